@@ -1,0 +1,205 @@
+"""Agent: one deployed ML system — a model, a decision policy, its training data and a retrain trigger.
+
+The model is any object with ``fit`` and ``predict_proba`` or ``predict`` (scikit-learn
+protocol). A refit clones it with ``sklearn.base.clone`` and fits the clone on the training
+window; an incremental update calls ``partial_fit`` with the rows observed since the last
+update. A retrain that cannot happen — too few rows, one class, non-finite values, an
+estimator that raises — keeps the deployed model and is logged as a ``retrain_skipped``
+event with the reason; the run goes on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from feedbacksim.cases import Batch, Decision, Observations
+from feedbacksim.policies import Policy
+from feedbacksim.training_data import TrainingData, WindowKind
+
+if TYPE_CHECKING:
+    from feedbacksim.simulation import Simulation
+
+RetrainMode = Literal["auto", "refit", "incremental"]
+
+
+def model_scores(model: Any, features: np.ndarray) -> np.ndarray:
+    """Scores of ``model`` on ``features``: P(positive class) for classifiers, else ``predict``."""
+    if hasattr(model, "predict_proba") and is_classifier(model):
+        return model.predict_proba(features)[:, -1]
+    return np.asarray(model.predict(features), dtype=float)
+
+
+def is_fitted(model: Any) -> bool:
+    """Whether ``model`` can predict (scikit-learn's own check)."""
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        return False
+    except TypeError:  # not an estimator at all: assume it knows what it is doing
+        return True
+    return True
+
+
+class Agent:
+    """A deployed model with its policy, training data and retraining rule.
+
+    Args:
+        name: unique name within a scenario (used in events, seeds and override paths).
+        model: the initial (possibly unfitted) estimator.
+        policy: a :class:`~feedbacksim.policies.Policy`.
+        window: which observed rows a refit trains on: ``all``, ``sliding`` or ``reservoir``.
+        window_size: rows kept by a sliding or reservoir window.
+        retrain_every: retrain when this much simulated time has passed since the last
+            retrain (checked before each decision; ``None`` disables the schedule).
+        retrain_after_rows: also retrain once this many new rows have arrived.
+        min_samples: fewest training rows a refit accepts.
+        mode: ``refit`` (clone and fit on the window), ``incremental`` (``partial_fit`` on
+            new rows) or ``auto`` (incremental when the model has ``partial_fit`` and the
+            window keeps all rows).
+        unfitted_score: the score given to every case while no model is fitted yet.
+        gate: optional deployment gate with ``accept(agent, champion, challenger) ->
+            (bool, reason)``; a rejected challenger is logged and the champion stays.
+        pretrain_samples: size of the unbiased historical sample of the true population
+            the first model is fitted on before deployment (0: start unfitted).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: Any,
+        policy: Policy,
+        *,
+        window: WindowKind = "all",
+        window_size: int | None = None,
+        retrain_every: float | None = 1.0,
+        retrain_after_rows: int | None = None,
+        min_samples: int = 1,
+        mode: RetrainMode = "auto",
+        unfitted_score: float = 0.5,
+        gate: Any = None,
+        pretrain_samples: int = 0,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.policy = policy
+        self.window = window
+        self.window_size = window_size
+        self.retrain_every = retrain_every
+        self.retrain_after_rows = retrain_after_rows
+        self.min_samples = min_samples
+        self.mode = mode
+        self.unfitted_score = unfitted_score
+        self.gate = gate
+        self.pretrain_samples = pretrain_samples
+
+    # -- lifecycle -------------------------------------------------------------------
+    def bind(self, sim: Simulation, rng: np.random.Generator) -> None:
+        """Attach to a replication: fresh training data, generator and retrain clock."""
+        self.sim = sim
+        self.rng = rng
+        self.data = TrainingData(self.window, self.window_size, rng)
+        self.deployed = self.model
+        self._fitted = is_fitted(self.model)
+        self._incremental = self.mode == "incremental" or (
+            self.mode == "auto" and hasattr(self.model, "partial_fit") and self.window == "all"
+        )
+        self._last_retrain = 0.0
+        self._rows_at_retrain = 0
+        self.retrains = 0
+
+    def pretrain(
+        self, features: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None
+    ) -> None:
+        """Fit the first deployed model on historical data (kept in the training data)."""
+        self.data.add(Observations(features, labels, groups), self.sim.now)
+        self.retrain()
+
+    # -- the loop --------------------------------------------------------------------
+    def decide(self, batch: Batch) -> Decision:
+        """Score the batch with the deployed model (retraining first if due) and act on it."""
+        if self._retrain_due():
+            self.retrain()
+        if self._fitted:
+            scores = model_scores(self.deployed, batch.features)
+        else:
+            scores = np.full(len(batch), self.unfitted_score)
+        return self.policy.decide(scores, batch, self.rng)
+
+    def observe(self, obs: Observations) -> None:
+        """Add rows the environment let this agent see to its training data."""
+        self.data.add(obs, self.sim.now)
+
+    def _retrain_due(self) -> bool:
+        if (
+            self.retrain_every is not None
+            and self.sim.now - self._last_retrain >= self.retrain_every
+        ):
+            return True
+        return (
+            self.retrain_after_rows is not None
+            and self.data.seen - self._rows_at_retrain >= self.retrain_after_rows
+        )
+
+    def retrain(self) -> bool:
+        """Retrain now; returns whether a new model was deployed."""
+        now = self.sim.now
+        self._last_retrain = now
+        self._rows_at_retrain = self.data.seen
+        if self._incremental:
+            rows = self.data.unconsumed()
+            if not rows or rows["labels"].shape[0] == 0:
+                return False
+            candidate, reason = self._fit(self.deployed, rows, incremental=True)
+        else:
+            rows = self.data.rows()
+            candidate, reason = self._fit(clone(self.model), rows, incremental=False)
+        if candidate is None:
+            self.sim.recorder.event(now, "retrain_skipped", self.name, reason)
+            return False
+        if self.gate is not None and self._fitted:
+            accepted, why = self.gate.accept(self, self.deployed, candidate)
+            if not accepted:
+                self.sim.recorder.event(now, "deploy_rejected", self.name, why)
+                return False
+        self.deployed = candidate
+        self._fitted = True
+        self.retrains += 1
+        self.sim.recorder.event(now, "retrain", self.name, f"rows={rows['labels'].shape[0]}")
+        self.sim.after_retrain(self)
+        return True
+
+    def _fit(
+        self, model: Any, rows: dict[str, np.ndarray], *, incremental: bool
+    ) -> tuple[Any, str]:
+        """Fit ``model`` on ``rows``; ``(model, "")`` or ``(None, reason)``."""
+        x, y = rows["features"], rows["labels"]
+        n = y.shape[0]
+        if not incremental and n < self.min_samples:
+            return None, f"too few rows: {n} < min_samples {self.min_samples}"
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            return None, "non-finite values (NaN or inf) in training data"
+        if not incremental and is_classifier(model) and np.unique(y).shape[0] < 2:
+            return (
+                None,
+                f"one class in training labels ({n} rows, all {y[0]:g})" if n else "no rows",
+            )
+        kwargs: dict[str, Any] = {}
+        if getattr(model, "uses_propensity", False):
+            kwargs = {
+                "propensity": rows["propensity"],
+                "min_propensity": rows["min_propensity"],
+                "rng": self.rng,
+            }
+        try:
+            if incremental:
+                model.partial_fit(x, y, **kwargs)
+            else:
+                model.fit(x, y, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any estimator failure is an event, not a crash
+            return None, f"fit raised {type(exc).__name__}: {exc}"
+        return model, ""

@@ -1,0 +1,122 @@
+"""Turning validated specs into live objects: environments, models, policies, agents, analyzers.
+
+Models are found in the registry, or by dotted path: scikit-learn estimators under
+``sklearn.`` always, any other module only when the scenario lists it under ``plugins:``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sklearn.base import BaseEstimator
+
+import feedbacksim.analyzers  # noqa: F401  (registers built-in analyzers)
+import feedbacksim.models  # noqa: F401  (registers built-in models)
+import feedbacksim.policies  # noqa: F401  (registers built-in policies)
+import feedbacksim.worlds  # noqa: F401  (registers built-in worlds)
+from feedbacksim.agent import Agent
+from feedbacksim.analyzers.base import Analyzer
+from feedbacksim.environment import Environment
+from feedbacksim.registry import Component, params_model_for, registry
+from feedbacksim.schema import AgentSpec, ScenarioSpec
+
+
+class ComponentNotAllowed(ValueError):
+    """A dotted path that a scenario may not import."""
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import the modules a scenario lists under ``plugins:`` (they register components)."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+def resolve_model(kind: str, plugins: list[str]) -> Component:
+    """The model component ``kind``: registered, a scikit-learn estimator, or from a listed plugin."""
+    if kind in registry.kinds("model") or "." not in kind:
+        return registry.get("model", kind)
+    module_name, _, attr = kind.rpartition(".")
+    top = module_name.split(".")[0]
+    allowed = top == "sklearn" or any(
+        module_name == p or module_name.startswith(p + ".") for p in plugins
+    )
+    if not allowed:
+        raise ComponentNotAllowed(
+            f"model {kind!r}: module {module_name!r} is not allowed; list it under 'plugins:' "
+            f"(or pass --plugin {module_name}) to import it"
+        )
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ComponentNotAllowed(f"model {kind!r} cannot be imported: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+        raise ComponentNotAllowed(f"model {kind!r} is not a scikit-learn estimator class")
+    return Component("model", kind, cls)
+
+
+def estimator_params_check(component: Component, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate an estimator's params: registered models by signature, others by ``get_params``."""
+    if component.kind in registry.kinds("model"):
+        return component.validate(params)
+    known = set(component.cls().get_params(deep=False))
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {unknown} for {component.kind}; known: {sorted(known)}"
+        )
+    return params
+
+
+def build_environment(spec: ScenarioSpec) -> Environment:
+    """The scenario's world with validated parameters."""
+    return registry.get("environment", spec.environment.kind).build(spec.environment.params)
+
+
+def build_agent(spec: AgentSpec, plugins: list[str]) -> Agent:
+    """An agent with its model, policy, data window, retrain trigger and gate."""
+    model_component = resolve_model(spec.model.kind, plugins)
+    model = model_component.cls(**estimator_params_check(model_component, spec.model.params))
+    policy = registry.get("policy", spec.policy.kind).build(spec.policy.params())
+    gate = None
+    if spec.gate is not None:
+        gate = registry.get("gate", spec.gate.kind).build(spec.gate.params())
+    return Agent(
+        spec.name,
+        model,
+        policy,
+        window=spec.data.window,
+        window_size=spec.data.size,
+        retrain_every=spec.retrain.every,
+        retrain_after_rows=spec.retrain.after_rows,
+        min_samples=spec.retrain.min_samples,
+        mode=spec.retrain.mode,
+        unfitted_score=spec.unfitted_score,
+        gate=gate,
+        pretrain_samples=spec.pretrain.samples,
+    )
+
+
+def build_analyzers(spec: ScenarioSpec) -> list[Analyzer]:
+    """The scenario's analyzers; names default to ``kind`` and are made unique with a suffix."""
+    analyzers = []
+    seen: dict[str, int] = {}
+    for a in spec.analyzers:
+        params = a.params()
+        name = params.pop("name", None) or a.kind
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            name = f"{name}-{seen[name]}"
+        analyzers.append(registry.get("analyzer", a.kind).build(params, name=name))
+    return analyzers
+
+
+__all__ = [
+    "ComponentNotAllowed",
+    "build_agent",
+    "build_analyzers",
+    "build_environment",
+    "import_plugins",
+    "params_model_for",
+    "resolve_model",
+]

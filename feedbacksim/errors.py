@@ -1,0 +1,37 @@
+"""ScenarioError: everything wrong with a scenario, each problem with its file, line and key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where (file, line, column, key path) and what."""
+
+    message: str
+    keypath: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<scenario>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        key = f" {self.keypath}:" if self.keypath else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, overrides or command) that cannot be run; carries every problem found."""
+
+    def __init__(self, problems: list[Problem] | Problem | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,114 @@
+"""Decision policies: how an agent turns scores on a batch into actions.
+
+Every policy is vectorized over the batch and reports the *propensity* of its actions, so
+that observations caused by a decision can later be corrected for the selection it made.
+``epsilon`` is the exploration knob shared by all policies.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field
+
+from feedbacksim.cases import Batch, Decision
+from feedbacksim.registry import register
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Policy:
+    """Base class: ``decide(scores, batch, rng)`` returns a :class:`Decision`."""
+
+    def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
+        raise NotImplementedError
+
+
+@register("policy", "threshold")
+class ThresholdPolicy(Policy):
+    """Accept a case when its score reaches ``threshold``; ``epsilon`` accepts the rest at random.
+
+    With ``epsilon > 0`` each case below the threshold is still accepted with probability
+    ``epsilon`` (random approvals, the classic exploration of selective-label systems).
+    """
+
+    def __init__(self, threshold: float = 0.5, epsilon: Probability = 0.0) -> None:
+        self.threshold = threshold
+        self.epsilon = epsilon
+
+    def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
+        above = scores >= self.threshold
+        propensity = np.where(above, 1.0, self.epsilon)
+        actions = above
+        if self.epsilon > 0:
+            actions = above | (rng.random(scores.shape[0]) < self.epsilon)
+        return Decision(scores, actions.astype(np.int8), propensity)
+
+
+def _allocation_probabilities(scores: np.ndarray, epsilon: float) -> np.ndarray:
+    """Scores normalized to shares (uniform when they sum to zero), mixed with ``epsilon`` uniform."""
+    n = scores.shape[0]
+    total = scores.sum()
+    p = scores / total if total > 0 else np.full(n, 1.0 / n)
+    if epsilon > 0:
+        p = (1.0 - epsilon) * p + epsilon / n
+    return p
+
+
+@register("policy", "proportional")
+class ProportionalPolicy(Policy):
+    """Allocate the batch's ``capacity`` units at random, each with probability proportional to score.
+
+    ``propensity`` is the allocation probability of each case; ``epsilon`` mixes it with a
+    uniform allocation.
+    """
+
+    def __init__(self, epsilon: Probability = 0.0) -> None:
+        self.epsilon = epsilon
+
+    def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
+        p = _allocation_probabilities(scores, self.epsilon)
+        units = 1 if batch.capacity is None else batch.capacity
+        if units == 1:
+            # One unit: inverse-CDF draw, an order of magnitude cheaper than multinomial.
+            cdf = np.cumsum(p)
+            chosen = min(
+                int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(p) - 1
+            )
+            actions = np.zeros(p.shape[0], dtype=np.int64)
+            actions[chosen] = 1
+        else:
+            actions = rng.multinomial(units, p)
+        return Decision(scores, actions, p)
+
+
+@register("policy", "top-k")
+class TopKPolicy(Policy):
+    """Act on the ``k`` highest-scoring cases (ties broken at random); default k = capacity.
+
+    With ``epsilon`` each of the k slots goes, with that probability, to a uniformly chosen
+    case instead. ``propensity`` is the probability each case gets a slot (exact without
+    exploration; the first-order mixture ``(1-eps)*top + eps*k/n`` with it).
+    """
+
+    def __init__(
+        self, k: Annotated[int, Field(ge=1)] | None = None, epsilon: Probability = 0.0
+    ) -> None:
+        self.k = k
+        self.epsilon = epsilon
+
+    def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
+        n = scores.shape[0]
+        k = min(self.k or batch.capacity or 1, n)
+        jitter = rng.random(n)
+        order = np.lexsort((jitter, -scores))
+        chosen = order[:k]
+        if self.epsilon > 0:
+            explore = rng.random(k) < self.epsilon
+            chosen = np.where(explore, rng.integers(0, n, size=k), chosen)
+        actions = np.bincount(chosen, minlength=n)
+        top = np.zeros(n)
+        top[order[:k]] = 1.0
+        propensity = (1.0 - self.epsilon) * top + self.epsilon * k / n
+        return Decision(scores, actions, propensity)

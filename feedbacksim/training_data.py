@@ -1,0 +1,120 @@
+"""An agent's training-data store: everything it observed, and which part it trains on.
+
+Rows are appended in batches into growable column arrays. The *window* decides which rows
+a refit sees: ``all`` of them, the most recent ``size`` (``sliding``), or a uniform sample
+of ``size`` rows kept by reservoir sampling (``reservoir``, Vitter's algorithm R applied a
+batch at a time).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from feedbacksim.cases import Observations
+
+WindowKind = Literal["all", "sliding", "reservoir"]
+COLUMNS = ("features", "labels", "groups", "propensity", "min_propensity", "time")
+
+
+class TrainingData:
+    """Growable columns of observed rows with a training window."""
+
+    def __init__(
+        self,
+        window: WindowKind = "all",
+        size: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if window != "all" and (size is None or size < 1):
+            raise ValueError(f"a {window!r} window needs a positive size")
+        if window == "reservoir" and rng is None:
+            raise ValueError("a reservoir window needs a random generator")
+        self.window = window
+        self.size = size
+        self._rng = rng
+        self._cols: dict[str, np.ndarray] | None = None
+        self._n = 0  # rows held
+        self.seen = 0  # rows ever observed
+        self.consumed = 0  # rows already given to an incremental fit
+
+    def __len__(self) -> int:
+        """Rows currently held (for a window: at most its size, once compacted)."""
+        return self._n
+
+    def add(self, obs: Observations, time: float) -> None:
+        """Append observed rows (no copy of existing rows unless the buffer grows)."""
+        m = len(obs)
+        if m == 0:
+            return
+        cols = {
+            "features": np.asarray(obs.features, dtype=float).reshape(m, -1),
+            "labels": np.asarray(obs.labels, dtype=float),
+            "groups": np.zeros(m) if obs.groups is None else np.asarray(obs.groups),
+            "propensity": np.ones(m) if obs.propensity is None else obs.propensity,
+            "min_propensity": np.ones(m) if obs.min_propensity is None else obs.min_propensity,
+            "time": np.full(m, time),
+        }
+        if self.window == "reservoir":
+            self._reservoir_add(cols, m)
+        else:
+            self._append(cols, m)
+            if self.window == "sliding" and self._n >= 2 * self.size + 1024:
+                self._keep(slice(self._n - self.size, self._n))
+        self.seen += m
+
+    def _append(self, cols: dict[str, np.ndarray], m: int) -> None:
+        if self._cols is None:
+            cap = max(64, 2 * m)
+            self._cols = {k: np.empty((cap, *v.shape[1:]), dtype=v.dtype) for k, v in cols.items()}
+        cap = self._cols["labels"].shape[0]
+        if self._n + m > cap:
+            new_cap = max(2 * cap, self._n + m)
+            for k, v in self._cols.items():
+                grown = np.empty((new_cap, *v.shape[1:]), dtype=v.dtype)
+                grown[: self._n] = v[: self._n]
+                self._cols[k] = grown
+        for k, v in cols.items():
+            self._cols[k][self._n : self._n + m] = v
+        self._n += m
+
+    def _keep(self, index: slice) -> None:
+        assert self._cols is not None
+        kept = {k: v[index].copy() for k, v in self._cols.items()}
+        self._n = 0
+        self._cols = None
+        self.consumed = 0
+        self._append(kept, kept["labels"].shape[0])
+
+    def _reservoir_add(self, cols: dict[str, np.ndarray], m: int) -> None:
+        assert self.size is not None and self._rng is not None
+        free = max(0, min(m, self.size - self._n))
+        if free:
+            self._append({k: v[:free] for k, v in cols.items()}, free)
+        if free == m:
+            return
+        # Algorithm R: the row numbered t (1-based, over all rows seen) replaces a uniform
+        # slot with probability size / t.
+        t = self.seen + np.arange(free + 1, m + 1)
+        slots = np.floor(self._rng.random(m - free) * t).astype(np.int64)
+        take = slots < self.size
+        assert self._cols is not None
+        for k, v in cols.items():
+            self._cols[k][slots[take]] = v[free:][take]
+
+    def rows(self) -> dict[str, np.ndarray]:
+        """The training window's rows, column by column (views, do not modify)."""
+        if self._cols is None:
+            return {k: np.empty((0,)) for k in COLUMNS} | {"features": np.empty((0, 0))}
+        start = 0
+        if self.window == "sliding":
+            start = max(0, self._n - self.size)
+        return {k: v[start : self._n] for k, v in self._cols.items()}
+
+    def unconsumed(self) -> dict[str, np.ndarray]:
+        """Rows not yet given to an incremental fit; marks them consumed."""
+        if self._cols is None:
+            return {}
+        start, self.consumed = self.consumed, self._n
+        return {k: v[start : self._n] for k, v in self._cols.items()}

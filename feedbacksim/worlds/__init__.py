@@ -1,0 +1,5 @@
+"""Built-in worlds; importing this package registers them."""
+
+from feedbacksim.worlds.policing import PolicingWorld
+
+__all__ = ["PolicingWorld"]

@@ -1,0 +1,20 @@
+"""Shared fixtures: paths of the shipped scenarios and a small custom world for core tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture
+def policing_path() -> Path:
+    return SCENARIOS / "predictive_policing.yaml"
+
+
+@pytest.fixture
+def corrected_path() -> Path:
+    return SCENARIOS / "predictive_policing_corrected.yaml"
