@@ -23,13 +23,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator
 
 from feedbacksim.yaml_source import suggest
 
-__all__ = ["FUNCTIONS", "Expression", "ExpressionError", "parse"]
+__all__ = ["FUNCTIONS", "Condition", "Expression", "ExpressionError", "parse"]
 
 FUNCTIONS: frozenset[str] = frozenset({"min", "max", "abs", "mean", "sum"})
 MAX_LENGTH = 500
@@ -486,3 +487,16 @@ def parse(source: str) -> Expression:
         ExpressionError: with the offending token and its column.
     """
     return Expression(source)
+
+
+def _parse_condition(value: str) -> str:
+    parse(value)
+    return value
+
+
+Condition = Annotated[str, AfterValidator(_parse_condition)]
+"""A component parameter holding a condition: validated by :func:`parse` when a scenario loads.
+
+Declare ``condition: Condition`` in a component's ``__init__``; a component that reads
+metrics through it reports them with ``parse(condition).metrics()`` in ``required_metrics``.
+"""
