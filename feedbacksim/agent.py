@@ -181,7 +181,7 @@ class Agent:
         n = y.shape[0]
         if not incremental and n < self.min_samples:
             return None, f"too few rows: {n} < min_samples {self.min_samples}"
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):  # cheap next to any fit
             return None, "non-finite values (NaN or inf) in training data"
         if not incremental and is_classifier(model) and np.unique(y).shape[0] < 2:
             return (

@@ -8,7 +8,7 @@ batch at a time).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,39 +45,53 @@ class TrainingData:
 
     def add(self, obs: Observations, time: float) -> None:
         """Append observed rows (no copy of existing rows unless the buffer grows)."""
-        m = len(obs)
+        m = obs.labels.shape[0]
         if m == 0:
             return
-        cols = {
-            "features": np.asarray(obs.features, dtype=float).reshape(m, -1),
-            "labels": np.asarray(obs.labels, dtype=float),
-            "groups": np.zeros(m) if obs.groups is None else np.asarray(obs.groups),
-            "propensity": np.ones(m) if obs.propensity is None else obs.propensity,
-            "min_propensity": np.ones(m) if obs.min_propensity is None else obs.min_propensity,
-            "time": np.full(m, time),
+        # Absent columns are written as scalars (broadcast into the buffer, no temporary array).
+        cols: dict[str, Any] = {
+            "features": obs.features.reshape(m, -1),
+            "labels": obs.labels,
+            "groups": 0 if obs.groups is None else obs.groups,
+            "propensity": 1.0 if obs.propensity is None else obs.propensity,
+            "min_propensity": 1.0 if obs.min_propensity is None else obs.min_propensity,
+            "time": time,
         }
         if self.window == "reservoir":
-            self._reservoir_add(cols, m)
+            self._reservoir_add(
+                {k: np.broadcast_to(v, (m, *np.shape(v)[1:])) for k, v in cols.items()}, m
+            )
         else:
             self._append(cols, m)
             if self.window == "sliding" and self._n >= 2 * self.size + 1024:
                 self._keep(slice(self._n - self.size, self._n))
         self.seen += m
 
-    def _append(self, cols: dict[str, np.ndarray], m: int) -> None:
+    def _allocate(self, cols: dict[str, Any], capacity: int) -> None:
+        features = cols["features"]
+        groups = np.asarray(cols["groups"])
+        self._cols = {
+            "features": np.empty((capacity, features.shape[1])),
+            "labels": np.empty(capacity),
+            "groups": np.empty(capacity, dtype=groups.dtype if groups.ndim else float),
+            "propensity": np.empty(capacity),
+            "min_propensity": np.empty(capacity),
+            "time": np.empty(capacity),
+        }
+
+    def _append(self, cols: dict[str, Any], m: int) -> None:
         if self._cols is None:
-            cap = max(64, 2 * m)
-            self._cols = {k: np.empty((cap, *v.shape[1:]), dtype=v.dtype) for k, v in cols.items()}
-        cap = self._cols["labels"].shape[0]
-        if self._n + m > cap:
-            new_cap = max(2 * cap, self._n + m)
+            self._allocate(cols, max(64, 2 * m))
+        n = self._n
+        if n + m > self._cols["labels"].shape[0]:
+            new_cap = max(2 * self._cols["labels"].shape[0], n + m)
             for k, v in self._cols.items():
                 grown = np.empty((new_cap, *v.shape[1:]), dtype=v.dtype)
-                grown[: self._n] = v[: self._n]
+                grown[:n] = v[:n]
                 self._cols[k] = grown
         for k, v in cols.items():
-            self._cols[k][self._n : self._n + m] = v
-        self._n += m
+            self._cols[k][n : n + m] = v
+        self._n = n + m
 
     def _keep(self, index: slice) -> None:
         assert self._cols is not None
