@@ -245,6 +245,9 @@ class Scenario:
         self.data = data
         self.spec = spec
         self.source = source
+        # Dotted-path overrides applied since the file was loaded, in order, so that a run
+        # can be reproduced as ``feedbacksim run <source> --set path=value ...``.
+        self.overrides: dict[str, Any] = {}
 
     @classmethod
     def from_dict(
@@ -269,7 +272,11 @@ class Scenario:
         data = copy.deepcopy(self.data)
         for path, value in overrides.items():
             set_path(data, path, value)
-        return Scenario.from_dict(data, self.source)
+        scenario = Scenario.from_dict(data, self.source)
+        # A path set again moves to the end, so replaying the dict in order gives this data.
+        kept = {k: v for k, v in self.overrides.items() if k not in overrides}
+        scenario.overrides = {**kept, **copy.deepcopy(dict(overrides))}
+        return scenario
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain data (what the manifest stores)."""

@@ -44,6 +44,7 @@ class PolicingWorld(Environment):
 
     metrics = {
         "patrol_share": "the policy's allocation probability per region (not the day's 0/1 draw)",
+        "patrols": "patrol units sent to the region that day (they sum to patrols_per_day)",
         "true_incident_share": "the region's true rate divided by the sum of rates",
         "discovered": "incidents discovered by patrols that day, per region",
         "missed": "incidents that occurred and were not discovered by patrols that day",
@@ -121,6 +122,7 @@ class PolicingWorld(Environment):
                 )
 
         self.record("patrol_share", share)
+        self.record("patrols", decision.actions)
         self.record("true_incident_share", self._true_share)
         self.record("discovered", discovered)
         self.record("missed", missed)
