@@ -183,6 +183,13 @@ def validate(data: dict[str, Any]) -> tuple[ScenarioSpec | None, list[Problem]]:
     env = lookup("environment", spec.environment.kind, "environment.kind")
     if env is not None:
         check(env, spec.environment.params, "environment.params")
+        # Optional cross-component check of a world (e.g. one prior count per region).
+        check_scenario = getattr(env.cls, "check_scenario", None)
+        if check_scenario is not None and not problems:
+            try:
+                check_scenario(spec)
+            except ValueError as exc:
+                problems.append(Problem(str(exc), keypath="environment.params"))
     names = [a.name for a in spec.agents]
     for agent in spec.agents:
         where = f"agents.{agent.name}"

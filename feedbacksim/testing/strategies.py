@@ -324,6 +324,11 @@ def domain_strategy(domain: Domain, typical: Any = None) -> st.SearchStrategy[An
             return None
         max_len = domain.max_len if domain.max_len is not None else max(domain.min_len, 1) + 3
         strategy = st.lists(item, min_size=domain.min_len, max_size=max_len)
+        if isinstance(typical, list) and domain.min_len <= len(typical) <= max_len:
+            # Mostly the scenario's own length (other components are sized to it, e.g. one
+            # prior count per region), but other lengths too, which must then be refused.
+            same = st.lists(item, min_size=len(typical), max_size=len(typical))
+            strategy = same | strategy
     else:
         return None
     return st.none() | strategy if domain.nullable else strategy

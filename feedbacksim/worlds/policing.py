@@ -22,6 +22,7 @@ from pydantic import Field
 from feedbacksim.cases import Batch, Observations
 from feedbacksim.environment import Environment
 from feedbacksim.registry import register
+from feedbacksim.schema import ScenarioSpec
 
 Rate = Annotated[float, Field(ge=0.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -72,6 +73,21 @@ class PolicingWorld(Environment):
             raise ValueError("incident_rates must be probabilities (<= 1) with bernoulli discovery")
         if sum(rates) <= 0:
             raise ValueError("at least one incident rate must be positive")
+
+    @classmethod
+    def check_scenario(cls, spec: ScenarioSpec) -> None:
+        """The dispatcher exists and its model's prior counts have one entry per region."""
+        name = spec.environment.params.get("agent") or spec.agents[0].name
+        agents = {a.name: a for a in spec.agents}
+        if name not in agents:
+            raise ValueError(f"agent {name!r} is not in the scenario (agents: {list(agents)})")
+        regions = len(spec.environment.params["incident_rates"])
+        priors = agents[name].model.params.get("prior_counts")
+        if isinstance(priors, list) and len(priors) != regions:
+            raise ValueError(
+                f"{regions} incident rates but {len(priors)} prior counts for {name!r}'s model; "
+                "give one of each per region"
+            )
 
     def start(self) -> None:
         self.rates = np.asarray(self.incident_rates, dtype=float)
