@@ -82,4 +82,3 @@ def reproduce_command(results: Results) -> str:
         ValueError: the scenario has no file, or an override has no ``--set`` form.
     """
     return scenario_command(results.scenario, results.seed, results.replications)
-

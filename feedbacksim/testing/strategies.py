@@ -26,7 +26,7 @@ from feedbacksim.scenario import Scenario
 from feedbacksim.schema import AgentSpec, ScenarioSpec
 
 Range = tuple[float, float]
-ParamSpec = Union[Range, Sequence[Any], st.SearchStrategy[Any]]
+ParamSpec = Range | Sequence[Any] | st.SearchStrategy[Any]
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,9 @@ def declared_field(scenario: Scenario, path: str) -> FieldInfo:
             agent = _named(spec.agents, names, agent_name, "agent", path)
             match rest:
                 case ["policy", name]:
-                    return _field(registry.get("policy", agent.policy.kind).params_model, name, path)
+                    return _field(
+                        registry.get("policy", agent.policy.kind).params_model, name, path
+                    )
                 case ["gate", name] if agent.gate is not None:
                     return _field(registry.get("gate", agent.gate.kind).params_model, name, path)
                 case ["model", "params", name]:
@@ -176,7 +178,9 @@ def _range_strategy(path: str, domain: Domain, low: Any, high: Any) -> st.Search
             "give a list of choices or a strategy instead"
         )
     if not (isinstance(low, int | float) and isinstance(high, int | float)) or low > high:
-        raise ValueError(f"{path}: a range is (low, high) numbers with low <= high, got {(low, high)}")
+        raise ValueError(
+            f"{path}: a range is (low, high) numbers with low <= high, got {(low, high)}"
+        )
     below = domain.low is not None and low < domain.low
     above = domain.high is not None and high > domain.high
     if below or above:
@@ -189,7 +193,9 @@ def _range_strategy(path: str, domain: Domain, low: Any, high: Any) -> st.Search
     )
     if integral:
         if not (float(low).is_integer() and float(high).is_integer()):
-            raise ValueError(f"{path}: an integer parameter needs an integer range, got {(low, high)}")
+            raise ValueError(
+                f"{path}: an integer parameter needs an integer range, got {(low, high)}"
+            )
         return st.integers(
             int(low) + (domain.low_open and low == domain.low),
             int(high) - (domain.high_open and high == domain.high),
@@ -204,7 +210,9 @@ def _range_strategy(path: str, domain: Domain, low: Any, high: Any) -> st.Search
     )
 
 
-def _choices_strategy(path: str, field: FieldInfo, choices: Sequence[Any]) -> st.SearchStrategy[Any]:
+def _choices_strategy(
+    path: str, field: FieldInfo, choices: Sequence[Any]
+) -> st.SearchStrategy[Any]:
     if not choices:
         raise ValueError(f"{path}: an empty list of choices")
     adapter = _adapter(field)
@@ -251,7 +259,14 @@ def scenario_params(
     an integer parameter), a list of choices, or any hypothesis strategy. Ranges and choices
     are checked against the parameter's declaration when the strategy is built.
     """
-    return st.fixed_dictionaries({p: param_strategy(scenario, p, s) for p, s in params.items()})
+    return _overrides({p: param_strategy(scenario, p, s) for p, s in params.items()})
+
+
+@st.composite
+def _overrides(draw: st.DrawFn, strategies: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
+    # Drawn in the caller's order, the order the overrides are applied and reported in
+    # (a composite also makes hypothesis print the counterexample as the plain dict).
+    return {path: draw(strategy) for path, strategy in strategies.items()}
 
 
 @st.composite
@@ -306,9 +321,7 @@ def domain_strategy(domain: Domain, typical: Any = None) -> st.SearchStrategy[An
         high = max(low, cap) if domain.high is None else domain.high
         if domain.kind == "int":
             high = max(high, low + 4) if domain.high is None else high
-            strategy = st.integers(
-                int(low) + domain.low_open, int(high) - domain.high_open
-            )
+            strategy = st.integers(int(low) + domain.low_open, int(high) - domain.high_open)
         else:
             strategy = st.floats(
                 low,
