@@ -1,5 +1,6 @@
 """Built-in worlds; importing this package registers them."""
 
+from feedbacksim.worlds.bandit import BanditWorld
 from feedbacksim.worlds.policing import PolicingWorld
 
-__all__ = ["PolicingWorld"]
+__all__ = ["BanditWorld", "PolicingWorld"]
