@@ -84,12 +84,15 @@ class GroupThresholdPolicy(Policy):
         the utility of approving the top k of a group is a cumulative sum over its scores.
         """
         total = np.zeros(GRID)
-        for s, k in zip(sorted_scores, taken):
+        for s, k in zip(sorted_scores, taken, strict=True):
             utility = np.concatenate([[0.0], np.cumsum(self.profit * s - self.loss * (1.0 - s))])
             total += utility[k]
         best = int(np.argmax(total))
         return np.array(
-            [s[k[best] - 1] if k[best] > 0 else np.inf for s, k in zip(sorted_scores, taken)]
+            [
+                s[k[best] - 1] if k[best] > 0 else np.inf
+                for s, k in zip(sorted_scores, taken, strict=True)
+            ]
         )
 
     def on_deploy(self, agent: Agent) -> None:
