@@ -170,6 +170,9 @@ class Agent:
         self._fitted = True
         self.retrains += 1
         self.sim.recorder.event(now, "retrain", self.name, f"rows={rows['labels'].shape[0]}")
+        on_deploy = getattr(self.policy, "on_deploy", None)
+        if on_deploy is not None:  # policies whose parameters depend on the deployed model
+            on_deploy(self)
         self.sim.after_retrain(self)
         return True
 

@@ -12,6 +12,8 @@ from typing import Any
 from sklearn.base import BaseEstimator
 
 import feedbacksim.analyzers  # noqa: F401  (registers built-in analyzers)
+import feedbacksim.gates  # noqa: F401  (registers built-in deployment gates)
+import feedbacksim.group_policies  # noqa: F401  (registers per-group threshold policies)
 import feedbacksim.models  # noqa: F401  (registers built-in models)
 import feedbacksim.policies  # noqa: F401  (registers built-in policies)
 import feedbacksim.worlds  # noqa: F401  (registers built-in worlds)

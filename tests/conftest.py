@@ -18,3 +18,23 @@ def policing_path() -> Path:
 @pytest.fixture
 def corrected_path() -> Path:
     return SCENARIOS / "predictive_policing_corrected.yaml"
+
+
+@pytest.fixture
+def bandit_path() -> Path:
+    return SCENARIOS / "bandit.yaml"
+
+
+@pytest.fixture
+def bandit_mitigated_path() -> Path:
+    return SCENARIOS / "bandit_mitigated.yaml"
+
+
+@pytest.fixture
+def lending_path() -> Path:
+    return SCENARIOS / "lending.yaml"
+
+
+@pytest.fixture
+def lending_mitigated_path() -> Path:
+    return SCENARIOS / "lending_mitigated.yaml"

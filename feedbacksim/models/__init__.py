@@ -1,5 +1,6 @@
 """Built-in models (scikit-learn estimators, registered as components)."""
 
+from feedbacksim.models.beta_bernoulli import BetaBernoulliModel
 from feedbacksim.models.incident_count import IncidentCountModel
 
-__all__ = ["IncidentCountModel"]
+__all__ = ["BetaBernoulliModel", "IncidentCountModel"]
