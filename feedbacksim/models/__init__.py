@@ -1,5 +1,8 @@
 """Built-in models (scikit-learn estimators, registered as components)."""
 
+from feedbacksim.models.gaussian import GaussianModel
 from feedbacksim.models.incident_count import IncidentCountModel
+from feedbacksim.models.mean import MeanModel
+from feedbacksim.models.poisson_demand import PoissonDemandModel
 
-__all__ = ["IncidentCountModel"]
+__all__ = ["GaussianModel", "IncidentCountModel", "MeanModel", "PoissonDemandModel"]
