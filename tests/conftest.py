@@ -18,3 +18,9 @@ def policing_path() -> Path:
 @pytest.fixture
 def corrected_path() -> Path:
     return SCENARIOS / "predictive_policing_corrected.yaml"
+
+
+@pytest.fixture
+def scenario_path():
+    """Path of a shipped scenario by file name."""
+    return lambda name: SCENARIOS / name
