@@ -122,13 +122,21 @@ class Agent:
     # -- the loop --------------------------------------------------------------------
     def decide(self, batch: Batch) -> Decision:
         """Score the batch with the deployed model (retraining first if due) and act on it."""
-        if self._retrain_due():
-            self.retrain()
+        self.retrain_if_due()
         if self._fitted:
             scores = model_scores(self.deployed, batch.features)
         else:
             scores = np.full(len(batch), self.unfitted_score)
         return self.policy.decide(scores, batch, self.rng)
+
+    def retrain_if_due(self) -> bool:
+        """Retrain now if the retrain rule says so; returns whether a new model was deployed.
+
+        :meth:`decide` calls it first. A world whose cases respond to the deployed model
+        before they are scored (strategic applicants) calls it itself, so that the cases
+        face the model that will decide on them.
+        """
+        return self._retrain_due() and self.retrain()
 
     def observe(self, obs: Observations) -> None:
         """Add rows the environment let this agent see to its training data."""

@@ -38,3 +38,8 @@ def lending_path() -> Path:
 @pytest.fixture
 def lending_mitigated_path() -> Path:
     return SCENARIOS / "lending_mitigated.yaml"
+
+
+def scenario_path():
+    """Path of a shipped scenario by file name."""
+    return lambda name: SCENARIOS / name

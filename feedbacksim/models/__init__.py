@@ -1,6 +1,15 @@
 """Built-in models (scikit-learn estimators, registered as components)."""
 
 from feedbacksim.models.beta_bernoulli import BetaBernoulliModel
+from feedbacksim.models.gaussian import GaussianModel
 from feedbacksim.models.incident_count import IncidentCountModel
+from feedbacksim.models.mean import MeanModel
+from feedbacksim.models.poisson_demand import PoissonDemandModel
 
-__all__ = ["BetaBernoulliModel", "IncidentCountModel"]
+__all__ = [
+    "BetaBernoulliModel",
+    "GaussianModel",
+    "IncidentCountModel",
+    "MeanModel",
+    "PoissonDemandModel",
+]

@@ -1,7 +1,20 @@
 """Built-in worlds; importing this package registers them."""
 
 from feedbacksim.worlds.bandit import BanditWorld
+from feedbacksim.worlds.demand import DemandWorld, OrderUpToPolicy
 from feedbacksim.worlds.lending import LendingWorld
+from feedbacksim.worlds.model_collapse import ModelCollapseWorld
+from feedbacksim.worlds.performative import PerformativeWorld
 from feedbacksim.worlds.policing import PolicingWorld
+from feedbacksim.worlds.strategic import StrategicClassificationWorld
 
-__all__ = ["BanditWorld", "LendingWorld", "PolicingWorld"]
+__all__ = [
+    "BanditWorld",
+    "DemandWorld",
+    "LendingWorld",
+    "ModelCollapseWorld",
+    "OrderUpToPolicy",
+    "PerformativeWorld",
+    "PolicingWorld",
+    "StrategicClassificationWorld",
+]
