@@ -1,5 +1,6 @@
 """Built-in worlds; importing this package registers them."""
 
 from feedbacksim.worlds.policing import PolicingWorld
+from feedbacksim.worlds.retention import RetentionWorld
 
-__all__ = ["PolicingWorld"]
+__all__ = ["PolicingWorld", "RetentionWorld"]
