@@ -130,7 +130,8 @@ class RetentionWorld(Environment):
 
         arrived = self.rng.poisson(self.users)
         self.record("users", arrived)
-        groups = np.repeat(np.arange(k), arrived)
+        # Arrival order is random: a sliding training window must not favour one group.
+        groups = self.rng.permutation(np.repeat(np.arange(k), arrived))
         x, y = self._draw(groups, self.rng)
         self.deliver(self.model_agent, Observations(np.column_stack([x, groups]), y, groups))
         if not self.open_loop:
