@@ -29,7 +29,9 @@ def sequential_greedy(means: np.ndarray, units: int) -> np.ndarray:
 def test_greedy_matches_sequential_greedy(means):
     means = np.asarray(means, dtype=float)
     rng = np.random.default_rng(0)
-    decision = GreedyAllocationPolicy().decide(means, Batch(np.zeros((len(means), 1)), capacity=6), rng)
+    decision = GreedyAllocationPolicy().decide(
+        means, Batch(np.zeros((len(means), 1)), capacity=6), rng
+    )
     assert decision.actions.tolist() == sequential_greedy(means, 6).tolist()
     assert decision.actions.sum() == 6
     assert np.isclose(decision.propensity.sum(), 1.0)
@@ -47,7 +49,9 @@ def test_poisson_tails_match_scipy():
     from scipy.stats import poisson
 
     means = np.array([0.0, 0.3, 4.0, 40.0])
-    assert np.allclose(_poisson_tails(means, 8), poisson.sf(np.arange(8), means[:, None]), atol=1e-12)
+    assert np.allclose(
+        _poisson_tails(means, 8), poisson.sf(np.arange(8), means[:, None]), atol=1e-12
+    )
 
 
 def test_zero_dynamic_rate_leaves_the_world_unchanged(policing_path):
@@ -61,7 +65,9 @@ def test_zero_dynamic_rate_leaves_the_world_unchanged(policing_path):
 
 
 def test_dynamic_rates_follow_the_allocation():
-    scenario = feedbacksim.load(SCENARIOS / "attention_dynamic.yaml").with_overrides({"horizon": 60})
+    scenario = feedbacksim.load(SCENARIOS / "attention_dynamic.yaml").with_overrides(
+        {"horizon": 60}
+    )
     trace = scenario.run(replications=1, seed=2).trace(0)
     rates = trace["incident_rate"].values
     share = trace["patrol_share"].values
@@ -93,5 +99,8 @@ def test_greedy_and_proportional_are_close_without_dynamics():
         totals[name] = np.mean(
             [results.trace(i)["discovered"].values.sum() for i in range(results.replications)]
         )
-    greedy, proportional = totals["attention_dynamic.yaml"], totals["attention_dynamic_mitigated.yaml"]
+    greedy, proportional = (
+        totals["attention_dynamic.yaml"],
+        totals["attention_dynamic_mitigated.yaml"],
+    )
     assert abs(greedy - proportional) / proportional < 0.06

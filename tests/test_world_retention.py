@@ -65,7 +65,9 @@ def test_compatible_rules_stay_balanced():
     Measured with another seed: minority shares 0.467-0.499 after 250 rounds.
     """
     share = minority_share(
-        SCENARIOS / "retention.yaml", 22, {"environment.params.coefficients": [[0.5, 0.3], [0.4, 0.2]]}
+        SCENARIOS / "retention.yaml",
+        22,
+        {"environment.params.coefficients": [[0.5, 0.3], [0.4, 0.2]]},
     )
     assert share.min() > 0.45
 

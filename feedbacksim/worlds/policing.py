@@ -118,9 +118,13 @@ class PolicingWorld(Environment):
         missed = incidents - discovered
         if self.dynamic_rate > 0:
             d = self.dynamic_rate
-            self.rates = np.maximum(0.0, np.where(patrolled, rates - d * decision.actions, rates + d))
+            self.rates = np.maximum(
+                0.0, np.where(patrolled, rates - d * decision.actions, rates + d)
+            )
             total = rates.sum()
-            self._true_share = rates / total if total > 0 else np.full(rates.shape[0], 1.0 / rates.shape[0])
+            self._true_share = (
+                rates / total if total > 0 else np.full(rates.shape[0], 1.0 / rates.shape[0])
+            )
 
         if self.open_loop:
             seen = np.ones_like(patrolled)
