@@ -112,3 +112,45 @@ class TopKPolicy(Policy):
         top[order[:k]] = 1.0
         propensity = (1.0 - self.epsilon) * top + self.epsilon * k / n
         return Decision(scores, actions, propensity)
+
+
+def _poisson_tails(means: np.ndarray, units: int) -> np.ndarray:
+    """``tails[i, v] = P(Poisson(means[i]) >= v + 1)`` for v < units (pmf recursion, no scipy)."""
+    j = np.arange(units, dtype=float)
+    ratios = np.where(j == 0, 1.0, means[:, None] / np.maximum(j, 1.0))
+    pmf = np.exp(-means)[:, None] * np.cumprod(ratios, axis=1)  # pmf[i, j] = P(C = j)
+    return np.clip(1.0 - np.cumsum(pmf, axis=1), 0.0, 1.0)
+
+
+@register("policy", "greedy")
+class GreedyAllocationPolicy(Policy):
+    """Allocate ``capacity`` units one at a time where the next unit is expected to find the most.
+
+    The allocation of D'Amour et al. (2020)'s greedy agent. Scores are expected incidents
+    per case (Poisson means) and a unit discovers at most one incident, so the v-th unit
+    sent to case i finds one with probability ``P(Poisson(score_i) >= v)``. Giving each
+    unit in turn to the case with the largest such marginal is, because the marginals of
+    a case decrease with v, the same as taking the ``capacity`` largest entries of the
+    table of marginals: one vectorized selection, ties broken at random. A case can get
+    several units, which ``top-k`` (at most one unit per case) cannot express.
+
+    With ``epsilon`` each unit goes, with that probability, to a uniformly chosen case.
+    ``propensity`` is each case's expected share of the units.
+    """
+
+    def __init__(self, epsilon: Probability = 0.0) -> None:
+        self.epsilon = epsilon
+
+    def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
+        n = scores.shape[0]
+        units = batch.capacity or 1
+        marginal = _poisson_tails(np.maximum(scores, 0.0), units)
+        order = np.lexsort((rng.random(marginal.size), -marginal.ravel()))[:units]
+        chosen = order // units
+        if self.epsilon > 0:
+            explore = rng.random(units) < self.epsilon
+            chosen = np.where(explore, rng.integers(0, n, size=units), chosen)
+        actions = np.bincount(chosen, minlength=n)
+        greedy_share = np.bincount(order // units, minlength=n) / units
+        propensity = (1.0 - self.epsilon) * greedy_share + self.epsilon / n
+        return Decision(scores, actions, propensity)

@@ -3,6 +3,8 @@
 from feedbacksim.models.beta_bernoulli import BetaBernoulliModel
 from feedbacksim.models.gaussian import GaussianModel
 from feedbacksim.models.incident_count import IncidentCountModel
+from feedbacksim.models.incident_rate import IncidentRateModel
+from feedbacksim.models.linear_erm import LinearERM
 from feedbacksim.models.mean import MeanModel
 from feedbacksim.models.poisson_demand import PoissonDemandModel
 
@@ -10,6 +12,8 @@ __all__ = [
     "BetaBernoulliModel",
     "GaussianModel",
     "IncidentCountModel",
+    "IncidentRateModel",
+    "LinearERM",
     "MeanModel",
     "PoissonDemandModel",
 ]

@@ -1,20 +1,24 @@
 """Built-in worlds; importing this package registers them."""
 
 from feedbacksim.worlds.bandit import BanditWorld
+from feedbacksim.worlds.data_feedback import DataFeedbackWorld
 from feedbacksim.worlds.demand import DemandWorld, OrderUpToPolicy
 from feedbacksim.worlds.lending import LendingWorld
 from feedbacksim.worlds.model_collapse import ModelCollapseWorld
 from feedbacksim.worlds.performative import PerformativeWorld
 from feedbacksim.worlds.policing import PolicingWorld
+from feedbacksim.worlds.retention import RetentionWorld
 from feedbacksim.worlds.strategic import StrategicClassificationWorld
 
 __all__ = [
     "BanditWorld",
+    "DataFeedbackWorld",
     "DemandWorld",
     "LendingWorld",
     "ModelCollapseWorld",
     "OrderUpToPolicy",
     "PerformativeWorld",
     "PolicingWorld",
+    "RetentionWorld",
     "StrategicClassificationWorld",
 ]

@@ -8,6 +8,13 @@ has patrolled: with a proportional policy one region's share runs away to 1 even
 true rates differ only a little (Ensign et al., "Runaway Feedback Loops in Predictive
 Policing", FAT* 2018).
 
+With ``dynamic_rate = d > 0`` the world also answers the allocation (D'Amour et al.,
+"Fairness is not static", FAT* 2020): a region's incident rate rises by d on each day it
+gets no patrol and falls by d per patrol it gets, floored at 0, so neglected regions get
+worse and over-patrolled ones quieter. With ``discoveries_per_patrol`` each patrol
+discovers at most that many incidents (the attention units of D'Amour et al. discover one
+each), so several patrols in one region find more than one.
+
 Open loop (the twin with the loop cut): incidents are observed in every region, whatever
 the patrols.
 """
@@ -40,6 +47,11 @@ class PolicingWorld(Environment):
             probability = rate) or ``poisson`` (Poisson(rate) incidents per region-day).
         reporting_rate: probability that an incident not discovered by a patrol is
             reported by the public (observed whatever the patrols).
+        dynamic_rate: d; a region's rate rises by d on a day without patrol and falls by
+            d per patrol, floored at 0 (0: rates are fixed). With Bernoulli discovery a
+            rate above 1 means an incident every day.
+        discoveries_per_patrol: most incidents one patrol discovers in a day (``None``:
+            a patrolled region's incidents are all discovered, whatever the patrols).
         agent: the dispatcher's name (default: the scenario's only agent).
     """
 
@@ -49,6 +61,7 @@ class PolicingWorld(Environment):
         "true_incident_share": "the region's true rate divided by the sum of rates",
         "discovered": "incidents discovered by patrols that day, per region",
         "missed": "incidents that occurred and were not discovered by patrols that day",
+        "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
     }
     open_loop_doc = "incidents are observed in every region, whatever the patrols"
 
@@ -58,12 +71,16 @@ class PolicingWorld(Environment):
         patrols_per_day: Annotated[int, Field(ge=1)] = 1,
         discovery: Literal["bernoulli", "poisson"] = "bernoulli",
         reporting_rate: Probability = 0.0,
+        dynamic_rate: Rate = 0.0,
+        discoveries_per_patrol: Annotated[int, Field(ge=1)] | None = None,
         agent: str | None = None,
     ) -> None:
         self.incident_rates = incident_rates
         self.patrols_per_day = patrols_per_day
         self.discovery = discovery
         self.reporting_rate = reporting_rate
+        self.dynamic_rate = dynamic_rate
+        self.discoveries_per_patrol = discoveries_per_patrol
         self.agent = agent
 
     @classmethod
@@ -107,12 +124,24 @@ class PolicingWorld(Environment):
         decision = self.dispatcher.decide(self._batch)
         share = decision.propensity
         patrolled = decision.actions > 0
+        rates = self.rates
         if self.discovery == "bernoulli":
-            incidents = (rng.random(self.rates.shape[0]) < self.rates).astype(float)
+            incidents = (rng.random(rates.shape[0]) < rates).astype(float)
         else:
-            incidents = rng.poisson(self.rates).astype(float)
+            incidents = rng.poisson(rates).astype(float)
         discovered = np.where(patrolled, incidents, 0.0)
+        if self.discoveries_per_patrol is not None:
+            discovered = np.minimum(discovered, self.discoveries_per_patrol * decision.actions)
         missed = incidents - discovered
+        if self.dynamic_rate > 0:
+            d = self.dynamic_rate
+            self.rates = np.maximum(
+                0.0, np.where(patrolled, rates - d * decision.actions, rates + d)
+            )
+            total = rates.sum()
+            self._true_share = (
+                rates / total if total > 0 else np.full(rates.shape[0], 1.0 / rates.shape[0])
+            )
 
         if self.open_loop:
             seen = np.ones_like(patrolled)
@@ -142,3 +171,4 @@ class PolicingWorld(Environment):
         self.record("true_incident_share", self._true_share)
         self.record("discovered", discovered)
         self.record("missed", missed)
+        self.record("incident_rate", rates)
