@@ -1,5 +1,6 @@
 """Built-in worlds; importing this package registers them."""
 
 from feedbacksim.worlds.policing import PolicingWorld
+from feedbacksim.worlds.recommender import RecommenderWorld, SlatePolicy
 
-__all__ = ["PolicingWorld"]
+__all__ = ["PolicingWorld", "RecommenderWorld", "SlatePolicy"]
