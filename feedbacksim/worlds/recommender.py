@@ -131,6 +131,7 @@ class RecommenderWorld(Environment):
         "homogenization": "mean Jaccard similarity of consumed items between preference-nearest users",
         "ideal_homogenization": "the same under the ideal recommender (shadow copy, same users and items)",
         "homogenization_increase": "homogenization minus ideal_homogenization",
+        "excess_homogenization": "homogenization_increase floored at 0 (only more homogeneous is bad)",
         "utility": "mean true utility of the items consumed this step",
         "ideal_utility": "the same under the ideal recommender",
     }
@@ -268,6 +269,7 @@ class RecommenderWorld(Environment):
         self.record("homogenization", homogenization)
         self.record("ideal_homogenization", ideal)
         self.record("homogenization_increase", homogenization - ideal)
+        self.record("excess_homogenization", max(0.0, homogenization - ideal))
         self.record("utility", _mean(self.utility[items, users]))
         self.record("ideal_utility", _mean(self.utility[ideal_items, ideal_users]))
 
