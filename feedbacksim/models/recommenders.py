@@ -20,8 +20,13 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 from sklearn.base import BaseEstimator, RegressorMixin
+from threadpoolctl import ThreadpoolController
 
 from feedbacksim.registry import register
+
+# The products here are small (attributes have ~20 dimensions): a multi-threaded BLAS only
+# adds synchronization, and on a busy machine it multiplied the CPU time by four.
+_THREADPOOLS = ThreadpoolController()
 
 
 def pair_indices(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,9 +156,10 @@ class ContentFilteringRecommender(InteractionRecommender):
         n_users = int(users.max()) + 1 if users.size else 0
         interactions = np.zeros((n_users, self.n_items_))
         interactions[users, items] = 1.0
-        gram = attributes.T @ attributes + self.alpha * np.eye(d)
+        with _THREADPOOLS.limit(limits=1, user_api="blas"):
+            gram = attributes.T @ attributes + self.alpha * np.eye(d)
+            self.profiles_ = np.linalg.solve(gram, (interactions @ attributes).T).T
         self.attributes_ = attributes
-        self.profiles_ = np.linalg.solve(gram, (interactions @ attributes).T).T
 
     def item_user_scores(self, n_items: int, n_users: int) -> np.ndarray:
         attributes = np.zeros((n_items, self.attributes_.shape[1]))
@@ -162,7 +168,8 @@ class ContentFilteringRecommender(InteractionRecommender):
         profiles = np.zeros((n_users, attributes.shape[1]))
         k = min(n_users, self.profiles_.shape[0])
         profiles[:k] = self.profiles_[:k]
-        return attributes @ profiles.T
+        with _THREADPOOLS.limit(limits=1, user_api="blas"):
+            return attributes @ profiles.T
 
 
 @register("model", "random-recommender")
