@@ -83,7 +83,8 @@ def test_world_records_and_is_deterministic():
     scenario = feedbacksim.load(SCENARIO).with_overrides(
         {**SMALL, "horizon": 20, "environment.params.exploration_steps": 5}
     )
-    first = scenario.build(3).run()
+    sim = scenario.build(3)
+    first = sim.run()
     second = scenario.build(3).run()
     for metric in ("homogenization", "ideal_homogenization", "homogenization_increase"):
         assert np.array_equal(first[metric].values, second[metric].values)
@@ -93,3 +94,10 @@ def test_world_records_and_is_deterministic():
     assert np.array_equal(values[:5], ideal[:5])
     assert ((values >= 0) & (values <= 1)).all()
     assert first["utility"].values.shape == (20, 1)
+    # The incrementally kept homogenization equals a recount from the consumed sets.
+    world = sim.environment
+    for arm, metric in ((world.arm, "homogenization"), (world.ideal_arm, "ideal_homogenization")):
+        mine = arm.consumed
+        theirs = mine[:, world.partner]
+        jaccard = (mine & theirs).sum(axis=0) / (mine | theirs).sum(axis=0)
+        assert first[metric].final[0] == pytest.approx(jaccard.mean(), abs=1e-12)

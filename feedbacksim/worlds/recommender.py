@@ -109,6 +109,45 @@ class SlatePolicy(Policy):
         return Decision(scores, actions, propensity)
 
 
+class Arm:
+    """One arm's consumption state: consumed items and each user's overlap with their partner.
+
+    Homogenization is kept up to date in O(users) a step instead of recounting the
+    ``items x users`` matrix: when user v adds item n_v and their partner p adds n_p, the
+    overlap ``|C_v & C_p|`` grows by ``[n_v in C_p after the step] + [n_p in C_v before it]``
+    (both new items are new to their own consumer, so nothing is counted twice).
+    """
+
+    def __init__(self, n_items: int, partner: np.ndarray) -> None:
+        n_users = partner.shape[0]
+        self.consumed = np.zeros((n_items, n_users), dtype=bool)
+        self.partner = partner
+        self.count = np.zeros(n_users)
+        self.overlap = np.zeros(n_users)
+        self._users = np.arange(n_users)
+
+    def consume(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Record each user's pick (``-1``: none); returns the ``(users, items)`` consumed."""
+        has = chosen >= 0
+        users, items = self._users[has], chosen[has]
+        self.consumed[items, users] = True
+        partner = self.partner
+        mine = np.maximum(chosen, 0)
+        theirs = chosen[partner]
+        self.overlap += has & self.consumed[mine, partner]
+        self.overlap += (
+            (theirs >= 0) & (theirs != chosen) & self.consumed[np.maximum(theirs, 0), self._users]
+        )
+        self.count += has
+        return users, items
+
+    def homogenization(self) -> float:
+        """Mean Jaccard similarity of each user's consumed set with their partner's."""
+        union = self.count + self.count[self.partner] - self.overlap
+        jaccard = np.divide(self.overlap, union, out=np.zeros_like(union), where=union > 0)
+        return float(jaccard.mean())
+
+
 @register("environment", "recommender")
 class RecommenderWorld(Environment):
     """Users consume recommended items; the recommender retrains on what they consumed.
@@ -180,8 +219,8 @@ class RecommenderWorld(Environment):
         similarity = unit @ unit.T
         np.fill_diagonal(similarity, -np.inf)
         self.partner = np.argmax(similarity, axis=1)
-        self.consumed = np.zeros((self.max_items, n_users), dtype=bool)
-        self.ideal_consumed = np.zeros_like(self.consumed)
+        self.arm = Arm(self.max_items, self.partner)
+        self.ideal_arm = Arm(self.max_items, self.partner)
         self.attention = np.arange(1, self.slate_size + 1, dtype=float) ** -self.attention_exponent
         self.recommender = (
             self.agents[self.agent] if self.agent else next(iter(self.agents.values()))
@@ -230,20 +269,6 @@ class RecommenderWorld(Environment):
         slate[shown % n_users, decision.actions[shown] - 1] = shown // n_users
         return slate
 
-    def _homogenization(self, consumed: np.ndarray) -> float:
-        mine = consumed[: self.published]
-        theirs = mine[:, self.partner]
-        union = (mine | theirs).sum(axis=0)
-        both = (mine & theirs).sum(axis=0)
-        return float(np.mean(np.divide(both, union, out=np.zeros(len(union)), where=union > 0)))
-
-    def _consume(self, chosen: np.ndarray, consumed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mark the chosen items consumed; the ``(users, items)`` that consumed something."""
-        users = self._users[chosen >= 0]
-        items = chosen[chosen >= 0]
-        consumed[items, users] = True
-        return users, items
-
     def step(self) -> None:
         """One step: publish items, show slates in both arms, let users consume, record."""
         first = self.published == 0
@@ -251,21 +276,23 @@ class RecommenderWorld(Environment):
         if self.now < self.exploration_steps or self.open_loop:
             # Common random numbers: both arms are shown the same random slates (their
             # histories are identical until the recommender first acts).
-            random = self._masked(self.rng.random((self.published, self.n_users)), self.consumed)
+            random = self._masked(
+                self.rng.random((self.published, self.n_users)), self.arm.consumed
+            )
             slate = ideal_slate = top_k_items(random, self.slate_size)
         else:
             slate = self._recommended_slates()
-            ideal = self._masked(self.utility[: self.published], self.ideal_consumed)
+            ideal = self._masked(self.utility[: self.published], self.ideal_arm.consumed)
             ideal_slate = top_k_items(ideal, self.slate_size)
-        users, items = self._consume(self._choose(slate, self.consumed), self.consumed)
+        users, items = self.arm.consume(self._choose(slate, self.arm.consumed))
         rows = np.column_stack([users, items, self.attributes[items]])
         self.deliver(self.recommender, Observations(rows, np.ones(users.shape[0])))
-        ideal_users, ideal_items = self._consume(
-            self._choose(ideal_slate, self.ideal_consumed), self.ideal_consumed
+        ideal_users, ideal_items = self.ideal_arm.consume(
+            self._choose(ideal_slate, self.ideal_arm.consumed)
         )
 
-        homogenization = self._homogenization(self.consumed)
-        ideal = self._homogenization(self.ideal_consumed)
+        homogenization = self.arm.homogenization()
+        ideal = self.ideal_arm.homogenization()
         self.record("homogenization", homogenization)
         self.record("ideal_homogenization", ideal)
         self.record("homogenization_increase", homogenization - ideal)
