@@ -7,13 +7,21 @@ from feedbacksim.models.incident_rate import IncidentRateModel
 from feedbacksim.models.linear_erm import LinearERM
 from feedbacksim.models.mean import MeanModel
 from feedbacksim.models.poisson_demand import PoissonDemandModel
+from feedbacksim.models.recommenders import (
+    ContentFilteringRecommender,
+    PopularityRecommender,
+    RandomRecommender,
+)
 
 __all__ = [
     "BetaBernoulliModel",
+    "ContentFilteringRecommender",
     "GaussianModel",
     "IncidentCountModel",
     "IncidentRateModel",
     "LinearERM",
     "MeanModel",
     "PoissonDemandModel",
+    "PopularityRecommender",
+    "RandomRecommender",
 ]

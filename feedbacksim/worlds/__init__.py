@@ -7,18 +7,31 @@ from feedbacksim.worlds.lending import LendingWorld
 from feedbacksim.worlds.model_collapse import ModelCollapseWorld
 from feedbacksim.worlds.performative import PerformativeWorld
 from feedbacksim.worlds.policing import PolicingWorld
+from feedbacksim.worlds.pricing import (
+    DemandPricingWorld,
+    RepricingRule,
+    RepricingWorld,
+    SetValuePolicy,
+)
+from feedbacksim.worlds.recommender import RecommenderWorld, SlatePolicy
 from feedbacksim.worlds.retention import RetentionWorld
 from feedbacksim.worlds.strategic import StrategicClassificationWorld
 
 __all__ = [
     "BanditWorld",
     "DataFeedbackWorld",
+    "DemandPricingWorld",
     "DemandWorld",
     "LendingWorld",
     "ModelCollapseWorld",
     "OrderUpToPolicy",
     "PerformativeWorld",
     "PolicingWorld",
+    "RecommenderWorld",
+    "RepricingRule",
+    "RepricingWorld",
     "RetentionWorld",
+    "SetValuePolicy",
+    "SlatePolicy",
     "StrategicClassificationWorld",
 ]
