@@ -40,6 +40,7 @@ def lending_mitigated_path() -> Path:
     return SCENARIOS / "lending_mitigated.yaml"
 
 
+@pytest.fixture
 def scenario_path():
     """Path of a shipped scenario by file name."""
     return lambda name: SCENARIOS / name
