@@ -168,7 +168,7 @@ def compare(
     seed: int | None = None,
     metric: str | None = None,
     *,
-    executor: str | Executor = "serial",
+    executor: str | Executor | None = None,
     workers: int | None = None,
     address: str | None = None,
     directory: str | os.PathLike[str] | None = None,

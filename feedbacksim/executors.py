@@ -235,17 +235,20 @@ class DaskExecutor(Executor):
 
 
 def make_executor(
-    name: str = "processes",
+    name: str | None = "processes",
     workers: int | None = None,
     address: str | None = None,
     scratch: str | os.PathLike[str] | None = None,
 ) -> Executor:
     """The executor called ``name`` (``serial``, ``processes`` or ``dask``).
 
-    ``address`` (a Dask scheduler such as ``tcp://host:8786``) implies ``dask``;
+    ``address`` (a Dask scheduler such as ``tcp://host:8786``) implies ``dask``; with no
+    name and no address the executor is ``serial``;
     ``scratch`` is where a LocalCluster keeps its temporary files.
     """
-    if address is not None and name in (None, "processes", "dask"):
+    if name is None:
+        name = "serial" if address is None else "dask"
+    if address is not None and name == "processes":
         name = "dask"
     if workers is not None and workers < 1:
         raise ScenarioError(f"workers must be at least 1, got {workers}")

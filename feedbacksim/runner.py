@@ -165,7 +165,7 @@ def check_plan(directory: Path, plan: dict[str, Any], resume: bool) -> None:
 
 
 def executor_for(
-    executor: str | Executor,
+    executor: str | Executor | None,
     workers: int | None,
     address: str | None,
     directory: Path | None,
@@ -182,7 +182,7 @@ def run_scenario(
     replications: int,
     seed: int,
     *,
-    executor: str | Executor = "serial",
+    executor: str | Executor | None = None,
     workers: int | None = None,
     address: str | None = None,
     directory: str | os.PathLike[str] | None = None,
@@ -195,8 +195,9 @@ def run_scenario(
         scenario: What to run.
         replications: How many replications.
         seed: The run's seed.
-        executor: ``serial``, ``processes``, ``dask`` or an :class:`Executor` instance (which
-            is then left open for the caller to reuse).
+        executor: ``serial`` (the default, or ``dask`` when ``address`` is given),
+            ``processes``, ``dask``, or an :class:`Executor` instance (which is then left
+            open for the caller to reuse).
         workers: Worker processes for ``processes``/``dask`` (default: one per core).
         address: A Dask scheduler to connect to (``tcp://host:8786``); implies ``dask``.
         directory: Run directory; each replication is written to

@@ -414,7 +414,7 @@ def run_sweep(
     replications: int | None = None,
     seed: int | None = None,
     *,
-    executor: str | Executor = "serial",
+    executor: str | Executor | None = None,
     workers: int | None = None,
     address: str | None = None,
     directory: str | os.PathLike[str] | None = None,
