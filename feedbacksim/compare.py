@@ -102,15 +102,20 @@ class Comparison:
         }
 
 
+def recorded_metrics(scenario: Scenario) -> list[str]:
+    """The metrics the scenario's environment records."""
+    from feedbacksim.registry import registry
+
+    return list(registry.get("environment", scenario.spec.environment.kind).cls.metrics)
+
+
 def default_metric(scenario: Scenario) -> str:
     """The metric of the first analyzer that names one, else the first recorded metric."""
     for analyzer in scenario.analyzers():
         metric = getattr(analyzer, "metric", None)
         if isinstance(metric, str):
             return metric
-    from feedbacksim.registry import registry
-
-    return next(iter(registry.get("environment", scenario.spec.environment.kind).cls.metrics))
+    return recorded_metrics(scenario)[0]
 
 
 def summarize_comparison(
@@ -185,6 +190,12 @@ def compare(
     n = replications or a.spec.replications
     seed = a.spec.seed if seed is None else seed
     metric = metric or default_metric(a)
+    for scenario in (a, b):
+        recorded = recorded_metrics(scenario)
+        if metric not in recorded:
+            raise ScenarioError(
+                f"metric {metric!r} is not recorded by {scenario.name}; it records {sorted(recorded)}"
+            )
     path = Path(directory) if directory is not None else None
     stores = None
     if path is not None:
@@ -209,8 +220,6 @@ def compare(
     finally:
         if owned:
             runner.close()
-    if metric not in results_a.trace(0) or metric not in results_b.trace(0):
-        raise ScenarioError(f"metric {metric!r} is not recorded by both scenarios")
     return summarize_comparison(
         results_a, results_b, metric, wall_time=time.perf_counter() - started
     )

@@ -71,9 +71,12 @@ def test_one_file_with_set_is_the_variant_and_identical_designs_tie(policing_pat
     assert report["analyzers"][0]["failed_a"] == report["analyzers"][0]["failed_b"]
 
 
-def test_compare_needs_a_variant(policing_path, capsys):
+def test_compare_needs_a_variant_and_a_recorded_metric(policing_path, capsys):
     assert main(["compare", str(policing_path), "--quiet"]) == 2
     assert "second scenario or --set" in capsys.readouterr().err
+    args = ["compare", str(policing_path), str(policing_path), "--metric", "crime", "--quiet"]
+    assert main(args) == 2
+    assert "metric 'crime' is not recorded by predictive-policing" in capsys.readouterr().err
 
 
 def test_exploration_variant_reduces_runaway_in_python(policing_path):
