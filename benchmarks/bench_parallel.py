@@ -46,7 +46,8 @@ def main() -> None:
     serial = rows[0][2]
     print(
         f"{args.replications} replications x {args.horizon} days, "
-        f"{serial / args.replications:.2f} s per replication serially, {os.cpu_count()} cores"
+        f"{serial / args.replications:.2f} s per replication serially, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} (other processes share the cores)"
     )
     print(f"{'executor':<10} {'workers':>7} {'wall (s)':>9} {'speedup':>8} {'identical':>9}")
     for name, workers, wall, same in rows:
