@@ -52,7 +52,9 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def manifest(results: Results, command: list[str] | None = None) -> dict[str, Any]:
+def manifest(
+    results: Results, command: list[str] | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What makes the run reproducible: the resolved scenario, seed, versions, wall time, command."""
     return {
         "scenario": results.scenario.to_dict(),
@@ -64,24 +66,63 @@ def manifest(results: Results, command: list[str] | None = None) -> dict[str, An
         "wall_time_seconds": round(results.wall_time, 3),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command if command is not None else ["feedbacksim", *sys.argv[1:]],
+        **(extra or {}),
     }
 
 
-def write_run(results: Results, directory: Path, command: list[str] | None = None) -> Path:
+def write_metrics(results: Results, directory: Path) -> None:
+    """metrics.csv (and metrics.parquet with pyarrow), one replication at a time.
+
+    Traces are read one by one (from the run directory when the run has one) and appended,
+    so writing never holds more than one replication's frame in memory.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        pa = pq = None
+    csv_fd, csv_tmp = tempfile.mkstemp(dir=directory, prefix=".metrics.csv.", suffix=".tmp")
+    parquet_tmp = directory / ".metrics.parquet.tmp"
+    writer = None
+    try:
+        with os.fdopen(csv_fd, "w", encoding="utf-8", newline="") as handle:
+            for i in range(results.replications):
+                frame = results.trace(i).to_frame()
+                frame.insert(0, "replication", i)
+                frame.to_csv(handle, index=False, header=i == 0, float_format="%.10g")
+                if pq is not None:
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(parquet_tmp, table.schema)
+                    writer.write_table(table)
+        os.chmod(csv_tmp, 0o644)
+        os.replace(csv_tmp, directory / "metrics.csv")
+        if writer is not None:
+            writer.close()
+            writer = None
+            os.replace(parquet_tmp, directory / "metrics.parquet")
+    finally:
+        if writer is not None:
+            writer.close()
+        for leftover in (Path(csv_tmp), parquet_tmp):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def write_json(path: Path, document: Any) -> None:
+    """``document`` as indented JSON, written atomically."""
+    atomic_write_text(path, json.dumps(document, indent=2, default=str))
+
+
+def write_run(
+    results: Results,
+    directory: Path,
+    command: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write findings.json, metrics.csv (and metrics.parquet with pyarrow) and manifest.json."""
     directory.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        directory / "findings.json", json.dumps(results.to_json(), indent=2, default=str)
-    )
-    frame = results.to_frame()
-    atomic_write_text(directory / "metrics.csv", frame.to_csv(index=False, float_format="%.10g"))
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        frame.to_parquet(directory / "metrics.parquet", index=False)
-    atomic_write_text(
-        directory / "manifest.json", json.dumps(manifest(results, command), indent=2, default=str)
-    )
+    write_json(directory / "findings.json", results.to_json())
+    write_metrics(results, directory)
+    write_json(directory / "manifest.json", manifest(results, command, extra))
     return directory

@@ -28,6 +28,7 @@ from feedbacksim.components import (
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.registry import registry
 from feedbacksim.schema import ScenarioSpec
+from feedbacksim.sweep import sweep_problems
 
 if TYPE_CHECKING:
     import numpy as np
@@ -159,7 +160,7 @@ def validate(data: dict[str, Any]) -> tuple[ScenarioSpec | None, list[Problem]]:
         spec = ScenarioSpec.model_validate(data)
     except pydantic.ValidationError as exc:
         return None, _pydantic_problems(exc, "", data)
-    problems: list[Problem] = []
+    problems: list[Problem] = sweep_problems(spec.sweep)
     try:
         import_plugins(spec.plugins)
     except ImportError as exc:

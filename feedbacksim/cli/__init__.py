@@ -10,12 +10,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from feedbacksim.cli import compare as compare_command
 from feedbacksim.cli import run as run_command
+from feedbacksim.cli import sweep as sweep_command
 from feedbacksim.errors import ScenarioError
 
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
 
-COMMANDS = [run_command]
+COMMANDS = [run_command, sweep_command, compare_command]
 
 
 class _Parser(argparse.ArgumentParser):
