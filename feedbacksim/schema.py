@@ -13,14 +13,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from feedbacksim.expressions import Condition
+
 MAX_HORIZON = 1e9  # simulated time units; beyond this a run could not finish
 MAX_REPLICATIONS = 1_000_000
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+# Values are taken as written: a quoted "3" is not a number, 1 is not true.
+STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors."""
+    """Base: unknown keys are errors, and no value is coerced to another type."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class ComponentSpec(Strict):
@@ -33,7 +39,7 @@ class ComponentSpec(Strict):
 class InlineComponentSpec(BaseModel):
     """A component chosen by ``kind`` whose parameters are the other keys of the mapping."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     kind: str
 
     def params(self) -> dict[str, Any]:
@@ -87,6 +93,7 @@ class ScenarioSpec(Strict):
     environment: ComponentSpec
     agents: Annotated[list[AgentSpec], Field(min_length=1)]
     analyzers: list[InlineComponentSpec] = Field(default_factory=list)
+    stop_when: Condition | None = None
     sweep: dict[str, Any] = Field(default_factory=dict)
-    plugins: list[str] = Field(default_factory=list)
+    plugins: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(default_factory=list)
     extends: str | None = None

@@ -14,7 +14,7 @@ the patrols.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -71,6 +71,20 @@ class PolicingWorld(Environment):
             raise ValueError("incident_rates must be probabilities (<= 1) with bernoulli discovery")
         if sum(rates) <= 0:
             raise ValueError("at least one incident rate must be positive")
+
+    @classmethod
+    def check_agent(cls, params: dict, agent: Any) -> dict[str, str]:
+        """An incident-count model needs one prior count per region (checked at load)."""
+        counts = (
+            agent.model.params.get("prior_counts") if agent.model.kind == "incident-count" else None
+        )
+        regions = len(params["incident_rates"])
+        if isinstance(counts, list) and len(counts) != regions:
+            return {
+                "model.params.prior_counts": f"has {len(counts)} values but "
+                f"environment.params.incident_rates has {regions} regions"
+            }
+        return {}
 
     def start(self) -> None:
         self.rates = np.asarray(self.incident_rates, dtype=float)
