@@ -162,7 +162,8 @@ def test_schema_command_prints_the_schema(capsys):
     )
 
 
-def test_list_command_shows_parameters_defaults_and_docs(capsys):
+def test_list_command_shows_parameters_defaults_and_docs(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "policing" in out and "incident_rates: list[float] = required" in out
