@@ -17,7 +17,7 @@ from feedbacksim.components import build_agent, build_analyzers, build_environme
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.expressions import parse
 from feedbacksim.schema import ScenarioSpec
-from feedbacksim.sources import KeyPath, Origin, SourceMap, deep_merge, read_source
+from feedbacksim.sources import KeyPath, Origin, SourceMap, deep_merge, read_source, read_text
 from feedbacksim.validation import validate
 
 if TYPE_CHECKING:
@@ -195,10 +195,17 @@ def load(path: str | os.PathLike[str], plugins: Sequence[str] = ()) -> Scenario:
     return Scenario.from_dict(data, path, sources)
 
 
+def loads(text: str, source: str | os.PathLike[str] = "<string>") -> Scenario:
+    """Like :func:`load` for YAML ``text``; ``source`` names it in problems and anchors ``extends:``."""
+    data, sources = read_text(text, source)
+    return Scenario.from_dict(data, source, sources)
+
+
 __all__ = [
     "Scenario",
     "deep_merge",
     "load",
+    "loads",
     "read_scenario_file",
     "set_path",
     "validate",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.yaml_source import YamlSourceError, load_yaml
+from feedbacksim.yaml_source import Located, YamlSourceError, load_yaml, load_yaml_text
 
 KeyPath = tuple[Any, ...]
 
@@ -86,6 +86,23 @@ def read_source(
         raise _problem(path, exc.message, exc.line, exc.column) from None
     except (OSError, ValueError) as exc:  # e.g. a name the OS refuses
         raise _problem(path, f"cannot read file: {exc}") from None
+    return _resolve_extends(located, path, _chain)
+
+
+def read_text(text: str, path: str | os.PathLike[str]) -> tuple[dict[str, Any], SourceMap]:
+    """Like :func:`read_source` for YAML ``text`` said to come from ``path`` (``extends:``
+    is relative to it)."""
+    path = Path(path)
+    try:
+        located = load_yaml_text(text, str(path))
+    except YamlSourceError as exc:
+        raise _problem(path, exc.message, exc.line, exc.column) from None
+    return _resolve_extends(located, path, ())
+
+
+def _resolve_extends(
+    located: Located, path: Path, _chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], SourceMap]:
     data: dict[str, Any] = located.data
     sources = SourceMap(
         {k: Origin(str(path), line, col) for k, (line, col) in located.positions.items()}
