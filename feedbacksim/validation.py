@@ -353,7 +353,7 @@ class _Checker:
             message = f"unknown {category} kind {kind!r}" + (
                 hint
                 or f"; known: {', '.join(kinds)}. A kind from a plugin module needs the module "
-                "listed under 'plugins:' (or --plugin MODULE)"
+                "listed under 'plugins:' (or pass --plugin MODULE)"
             )
             self.add(loc, message)
             return None

@@ -162,7 +162,7 @@ def test_plugin_scenario_from_the_command_line(tmp_path):
     refused = cli("validate", unlisted)
     assert refused.returncode == 2
     assert f"{unlisted}:5:15: environment.kind: unknown environment kind" in refused.stderr
-    assert "listed under 'plugins:' (or --plugin MODULE)" in refused.stderr
+    assert "listed under 'plugins:' (or pass --plugin MODULE)" in refused.stderr
     allowed = cli("run", TOY, "--out", tmp_path / "run")
     assert allowed.returncode == 0, allowed.stderr
     assert (tmp_path / "run" / "metrics.csv").is_file()
