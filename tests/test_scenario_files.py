@@ -66,6 +66,7 @@ def test_bad_scenario_is_refused_at_its_line(name, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_scenarios_from_the_command_line():
     done = cli("validate", *(str(BAD / name) for name in SUBPROCESS))
     assert done.returncode == 2
@@ -102,6 +103,7 @@ def test_shipped_scenario_is_valid(path, capsys):
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_shipped_scenarios_validate_from_the_command_line_without_plotting():
     """One fresh interpreter: every shipped file passes, and validating never imports matplotlib."""
     code = (

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -101,6 +102,7 @@ def inputs(draw: Any) -> tuple[str, Path]:
     return yaml.safe_dump(document, allow_unicode=True), path
 
 
+@pytest.mark.slow
 @settings(
     max_examples=1000,
     deadline=None,

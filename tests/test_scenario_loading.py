@@ -146,6 +146,7 @@ def test_plugin_component_is_refused_when_the_module_is_not_listed(tmp_path):
     assert feedbacksim.load(unlisted, plugins=["toy_world"]).name == "toy-plugin"
 
 
+@pytest.mark.slow
 def test_plugin_scenario_from_the_command_line(tmp_path):
     unlisted = write(tmp_path / "toy.yaml", TOY.read_text().replace("plugins: [toy_world]\n", ""))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
