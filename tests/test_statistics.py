@@ -306,13 +306,12 @@ def test_running_kendall_tau_matches_scipy() -> None:
 def test_early_warning_rising_autocorrelation() -> None:
     xs = rising_ar1_batch(np.random.default_rng(42), N_SERIES, 1000)
     results = [
-        early_warning(x, np.random.default_rng(1000 + i), n_surrogates=99) for i, x in enumerate(xs)
+        early_warning(x, np.random.default_rng(1000 + i), n_surrogates=99)
+        for i, x in enumerate(xs)
     ]
     lead_ok = np.mean(
-        [
-            r.warns and r.first_warning_index is not None and r.first_warning_index < 999
-            for r in results
-        ]
+        [r.warns and r.first_warning_index is not None and r.first_warning_index < 999
+         for r in results]
     )
     # Observed: 99 % warn with first_warning_index < 999 (median index ~640, i.e. a lead
     # of ~360 steps before the end of the record); margin ~19 points to 80 %.
