@@ -25,12 +25,6 @@ class ComponentNotAllowed(ValueError):
     """A dotted path that a scenario may not import."""
 
 
-def import_plugins(modules: list[str]) -> None:
-    """Import the modules a scenario lists under ``plugins:`` (they register components)."""
-    for module in modules:
-        importlib.import_module(module)
-
-
 def resolve_model(kind: str, plugins: list[str]) -> Component:
     """The model component ``kind``: registered, a scikit-learn estimator, or from a listed plugin.
 
@@ -118,7 +112,6 @@ __all__ = [
     "build_agent",
     "build_analyzers",
     "build_environment",
-    "import_plugins",
     "params_model_for",
     "resolve_model",
 ]
