@@ -7,7 +7,6 @@ Models are found in the registry, or by dotted path: scikit-learn estimators und
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from sklearn.base import BaseEstimator
 
@@ -28,17 +27,22 @@ class ComponentNotAllowed(ValueError):
     """A dotted path that a scenario may not import."""
 
 
-def import_plugins(modules: list[str]) -> None:
-    """Import the modules a scenario lists under ``plugins:`` (they register components)."""
-    for module in modules:
-        importlib.import_module(module)
-
-
 def resolve_model(kind: str, plugins: list[str]) -> Component:
-    """The model component ``kind``: registered, a scikit-learn estimator, or from a listed plugin."""
+    """The model component ``kind``: registered, a scikit-learn estimator, or from a listed plugin.
+
+    A dotted path is imported only under ``sklearn.`` or a module listed in ``plugins``,
+    never through a private name (a part starting with ``_``), and must name an
+    estimator class (a ``BaseEstimator`` with ``fit``).
+
+    Raises:
+        KeyError: an unknown registered kind.
+        ComponentNotAllowed: a dotted path that may not be imported, or not an estimator.
+    """
     if kind in registry.kinds("model") or "." not in kind:
         return registry.get("model", kind)
     module_name, _, attr = kind.rpartition(".")
+    if any(not part or part.startswith("_") for part in kind.split(".")):
+        raise ComponentNotAllowed(f"model {kind!r}: private or empty names are not allowed")
     top = module_name.split(".")[0]
     allowed = top == "sklearn" or any(
         module_name == p or module_name.startswith(p + ".") for p in plugins
@@ -52,22 +56,11 @@ def resolve_model(kind: str, plugins: list[str]) -> Component:
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ComponentNotAllowed(f"model {kind!r} cannot be imported: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-        raise ComponentNotAllowed(f"model {kind!r} is not a scikit-learn estimator class")
-    return Component("model", kind, cls)
-
-
-def estimator_params_check(component: Component, params: dict[str, Any]) -> dict[str, Any]:
-    """Validate an estimator's params: registered models by signature, others by ``get_params``."""
-    if component.kind in registry.kinds("model"):
-        return component.validate(params)
-    known = set(component.cls().get_params(deep=False))
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown parameter(s) {unknown} for {component.kind}; known: {sorted(known)}"
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and hasattr(cls, "fit")):
+        raise ComponentNotAllowed(
+            f"model {kind!r} is not a scikit-learn estimator class (a BaseEstimator with fit)"
         )
-    return params
+    return Component("model", kind, cls)
 
 
 def build_environment(spec: ScenarioSpec) -> Environment:
@@ -78,7 +71,10 @@ def build_environment(spec: ScenarioSpec) -> Environment:
 def build_agent(spec: AgentSpec, plugins: list[str]) -> Agent:
     """An agent with its model, policy, data window, retrain trigger and gate."""
     model_component = resolve_model(spec.model.kind, plugins)
-    model = model_component.cls(**estimator_params_check(model_component, spec.model.params))
+    if model_component.kind in registry.kinds("model"):
+        model = model_component.build(spec.model.params)
+    else:  # a scikit-learn or plugin estimator by dotted path: its own keyword arguments
+        model = model_component.cls(**spec.model.params)
     policy = registry.get("policy", spec.policy.kind).build(spec.policy.params())
     gate = None
     if spec.gate is not None:
@@ -118,7 +114,6 @@ __all__ = [
     "build_agent",
     "build_analyzers",
     "build_environment",
-    "import_plugins",
     "params_model_for",
     "resolve_model",
 ]

@@ -7,13 +7,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a scenario: where (file, line, column, key path) and what."""
+    """One thing wrong with a scenario: where (file, line, column, key path) and what.
+
+    ``override`` names the ``--set`` path (or ``with_overrides`` key) that put the
+    offending value there, when it did not come from a file; such problems have no line.
+    """
 
     message: str
     keypath: str = ""
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    override: str | None = None
 
     def __str__(self) -> str:
         where = self.file or "<scenario>"
@@ -22,7 +27,8 @@ class Problem:
             if self.column is not None:
                 where += f":{self.column}"
         key = f" {self.keypath}:" if self.keypath else ""
-        return f"{where}:{key} {self.message}"
+        via = f" (from --set {self.override})" if self.override else ""
+        return f"{where}:{key} {self.message}{via}"
 
 
 class ScenarioError(ValueError):
@@ -35,3 +41,6 @@ class ScenarioError(ValueError):
             problems = [problems]
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.problems,))

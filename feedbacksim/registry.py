@@ -18,6 +18,8 @@ from typing import Any, TypeVar, get_type_hints
 
 import pydantic
 
+from feedbacksim.yaml_source import suggest
+
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
 ENTRY_POINT_GROUP = "feedbacksim.components"
 
@@ -31,6 +33,7 @@ class Component:
     category: str
     kind: str
     cls: type
+    installed: bool = False  # registered by an installed package's entry point
 
     @property
     def summary(self) -> str:
@@ -80,7 +83,8 @@ def params_model_for(cls: type, name: str) -> type[pydantic.BaseModel]:
         annotation = hints.get(pname, Any)
         default = ... if param.default is param.empty else param.default
         fields[pname] = (annotation, default)
-    config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    # Strict: values are taken as written (a quoted "3" is not a number, 1 is not true).
+    config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
     return pydantic.create_model(name, __config__=config, **fields)
 
 
@@ -90,6 +94,7 @@ class Registry:
     def __init__(self) -> None:
         self._components: dict[str, dict[str, Component]] = {c: {} for c in CATEGORIES}
         self._entry_points_loaded = False
+        self._loading_entry_points = False
 
     def register(self, category: str, kind: str) -> Callable[[T], T]:
         """Class decorator: register ``cls`` as ``kind`` in ``category``."""
@@ -100,7 +105,8 @@ class Registry:
 
         def decorate(cls: T) -> T:
             cls.kind = kind
-            self._components[category][kind] = Component(category, kind, cls)
+            component = Component(category, kind, cls, installed=self._loading_entry_points)
+            self._components[category][kind] = component
             return cls
 
         return decorate
@@ -111,8 +117,9 @@ class Registry:
         try:
             return self._components[category][kind]
         except KeyError:
-            known = ", ".join(sorted(self._components[category]))
-            raise KeyError(f"unknown {category} kind {kind!r}; known: {known}") from None
+            known = sorted(self._components[category])
+            hint = suggest(str(kind), known) or f"; known: {', '.join(known)}"
+            raise KeyError(f"unknown {category} kind {kind!r}{hint}") from None
 
     def kinds(self, category: str) -> list[str]:
         """Registered kinds of ``category``, sorted."""
@@ -131,8 +138,12 @@ class Registry:
         self._entry_points_loaded = True
         from importlib.metadata import entry_points
 
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            ep.load()
+        self._loading_entry_points = True
+        try:
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                ep.load()
+        finally:
+            self._loading_entry_points = False
 
 
 registry = Registry()

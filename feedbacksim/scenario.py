@@ -13,22 +13,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pydantic
-import yaml
-
-from feedbacksim.components import (
-    ComponentNotAllowed,
-    build_agent,
-    build_analyzers,
-    build_environment,
-    estimator_params_check,
-    import_plugins,
-    resolve_model,
-)
+from feedbacksim.components import build_agent, build_analyzers, build_environment
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.registry import registry
+from feedbacksim.expressions import parse
 from feedbacksim.schema import ScenarioSpec
-from feedbacksim.sweep import sweep_problems
+from feedbacksim.sources import KeyPath, Origin, SourceMap, deep_merge, read_source, read_text
+from feedbacksim.validation import validate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,205 +29,59 @@ if TYPE_CHECKING:
 
 
 # -- reading files ---------------------------------------------------------------------
-def read_scenario_file(
-    path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()
-) -> dict[str, Any]:
+def read_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The file's mapping with ``extends:`` resolved (mappings merge deeply, lists replace)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(Problem("scenario file not found", file=str(path)))
-    resolved = path.resolve()
-    if resolved in _chain:
-        cycle = " -> ".join(str(p) for p in (*_chain, resolved))
-        raise ScenarioError(Problem(f"extends cycle: {cycle}", keypath="extends", file=str(path)))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ScenarioError(Problem(f"cannot read YAML: {exc}", file=str(path))) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(Problem("a scenario file must be a mapping", file=str(path)))
-    parent = data.get("extends")
-    if parent is None:
-        return data
-    base = read_scenario_file(path.parent / str(parent), (*_chain, resolved))
-    merged = deep_merge(base, {k: v for k, v in data.items() if k != "extends"})
-    return merged
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` merged into ``base``: mappings merge recursively, everything else replaces."""
-    out = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    return read_source(path)[0]
 
 
 # -- overrides -------------------------------------------------------------------------
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``value`` at dotted ``path``; agents are addressed by name (``agents.dispatcher.policy``).
+def set_path(data: dict[str, Any], path: str, value: Any) -> KeyPath:
+    """Set ``value`` at dotted ``path``; list items by name (``agents.dispatcher.policy``) or index.
 
     Missing intermediate mappings are created (validation then rejects keys the format does
     not know); a path through a scalar, or to an agent that does not exist, is an error.
+
+    Returns:
+        The key path that was set, with list items by index.
     """
     parts = path.split(".")
     if not path or any(not p for p in parts):
-        raise ScenarioError(Problem(f"invalid override path {path!r}", keypath=path))
+        raise ScenarioError(Problem(f"invalid override path {path!r}", override=path))
     node: Any = data
+    keypath: list[Any] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        where = ".".join(parts[: i + 1])
         if isinstance(node, list):
-            index = _list_index(node, part, where)
+            index = _list_index(node, part, path)
+            keypath.append(index)
             if last:
                 node[index] = value
-                return
+                break
             node = node[index]
         elif isinstance(node, dict):
+            keypath.append(part)
             if last:
                 node[part] = value
-                return
+                break
             if part not in node or node[part] is None:
                 node[part] = {}
             node = node[part]
         else:
+            where = ".".join(parts[:i])
             raise ScenarioError(
-                Problem(
-                    f"cannot set {path!r}: {'.'.join(parts[:i])} is not a mapping", keypath=path
-                )
+                Problem(f"cannot set {path!r}: {where} is not a mapping", where, override=path)
             )
+    return tuple(keypath)
 
 
-def _list_index(items: list[Any], part: str, where: str) -> int:
+def _list_index(items: list[Any], part: str, path: str) -> int:
     for index, item in enumerate(items):
         if isinstance(item, dict) and item.get("name") == part:
             return index
     if part.isdigit() and int(part) < len(items):
         return int(part)
     names = [item.get("name") for item in items if isinstance(item, dict) and "name" in item]
-    raise ScenarioError(Problem(f"no item named {part!r} (known: {names})", keypath=where))
-
-
-# -- validation ------------------------------------------------------------------------
-def _keypath(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
-    """A pydantic error location as a dotted path, with agent names instead of list indices."""
-    parts: list[str] = []
-    node: Any = data
-    for item in loc:
-        if isinstance(item, int) and isinstance(node, list):
-            entry = node[item] if item < len(node) else None
-            parts.append(
-                str(entry.get("name", item))
-                if isinstance(entry, dict) and parts == ["agents"]
-                else str(item)
-            )
-            node = entry
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(parts)
-
-
-def _pydantic_problems(
-    exc: pydantic.ValidationError, prefix: str, data: dict[str, Any]
-) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        tail = ".".join(map(str, err["loc"])) if prefix else _keypath(err["loc"], data)
-        path = f"{prefix}.{tail}" if prefix and tail else (prefix or tail)
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        if err["type"] not in ("missing", "extra_forbidden"):
-            message += f" (found {err.get('input')!r})"
-        problems.append(Problem(message, keypath=path))
-    return problems
-
-
-def validate(data: dict[str, Any]) -> tuple[ScenarioSpec | None, list[Problem]]:
-    """The validated spec and every problem found (the spec is None when the shape is wrong)."""
-    try:
-        spec = ScenarioSpec.model_validate(data)
-    except pydantic.ValidationError as exc:
-        return None, _pydantic_problems(exc, "", data)
-    problems: list[Problem] = sweep_problems(spec.sweep)
-    try:
-        import_plugins(spec.plugins)
-    except ImportError as exc:
-        problems.append(Problem(f"cannot import plugin: {exc}", keypath="plugins"))
-
-    def check(component: Any, params: dict[str, Any], where: str) -> None:
-        try:
-            component.validate(params)
-        except pydantic.ValidationError as exc:
-            problems.extend(_pydantic_problems(exc, where, data))
-        except ValueError as exc:
-            problems.append(Problem(str(exc), keypath=where))
-
-    def lookup(category: str, kind: str, where: str) -> Any:
-        try:
-            return registry.get(category, kind)
-        except KeyError as exc:
-            problems.append(Problem(str(exc.args[0]), keypath=where))
-            return None
-
-    env = lookup("environment", spec.environment.kind, "environment.kind")
-    if env is not None:
-        check(env, spec.environment.params, "environment.params")
-        # Optional cross-component check of a world (e.g. one prior count per region).
-        check_scenario = getattr(env.cls, "check_scenario", None)
-        if check_scenario is not None and not problems:
-            try:
-                check_scenario(spec)
-            except ValueError as exc:
-                problems.append(Problem(str(exc), keypath="environment.params"))
-    names = [a.name for a in spec.agents]
-    for agent in spec.agents:
-        where = f"agents.{agent.name}"
-        if names.count(agent.name) > 1:
-            problems.append(
-                Problem(f"duplicate agent name {agent.name!r}", keypath=f"{where}.name")
-            )
-        try:
-            model = resolve_model(agent.model.kind, spec.plugins)
-            estimator_params_check(model, agent.model.params)
-        except (KeyError, ComponentNotAllowed) as exc:
-            problems.append(Problem(str(exc.args[0]), keypath=f"{where}.model.kind"))
-        except pydantic.ValidationError as exc:
-            problems.extend(_pydantic_problems(exc, f"{where}.model.params", data))
-        except ValueError as exc:
-            problems.append(Problem(str(exc), keypath=f"{where}.model.params"))
-        policy = lookup("policy", agent.policy.kind, f"{where}.policy.kind")
-        if policy is not None:
-            check(policy, agent.policy.params(), f"{where}.policy")
-        if agent.data.window != "all" and agent.data.size is None:
-            problems.append(
-                Problem(f"a {agent.data.window} window needs a size", keypath=f"{where}.data.size")
-            )
-        if agent.gate is not None:
-            gate = lookup("gate", agent.gate.kind, f"{where}.gate.kind")
-            if gate is not None:
-                check(gate, agent.gate.params(), f"{where}.gate")
-    recorded = set(env.cls.metrics) if env is not None else None
-    for i, analyzer in enumerate(spec.analyzers):
-        where = f"analyzers.{i}"
-        component = lookup("analyzer", analyzer.kind, f"{where}.kind")
-        if component is None:
-            continue
-        params = {k: v for k, v in analyzer.params().items() if k != "name"}
-        check(component, params, where)
-        if recorded is not None and not problems:
-            instance = component.build(params, name=analyzer.params().get("name"))
-            missing = sorted(instance.required_metrics() - recorded)
-            if missing:
-                problems.append(
-                    Problem(
-                        f"metric(s) {missing} are not recorded by the {spec.environment.kind} world; "
-                        f"it records {sorted(recorded)}",
-                        keypath=where,
-                    )
-                )
-    return spec, problems
+    raise ScenarioError(Problem(f"no item named {part!r} (known: {names})", override=path))
 
 
 # -- the Scenario object ---------------------------------------------------------------
@@ -248,27 +92,39 @@ class Scenario:
     """
 
     def __init__(
-        self, data: dict[str, Any], spec: ScenarioSpec, source: Path | None = None
+        self,
+        data: dict[str, Any],
+        spec: ScenarioSpec,
+        source: Path | None = None,
+        sources: SourceMap | None = None,
     ) -> None:
         self.data = data
         self.spec = spec
         self.source = source
+        self.sources = sources or SourceMap()
         # Dotted-path overrides applied since the file was loaded, in order, so that a run
         # can be reproduced as ``feedbacksim run <source> --set path=value ...``.
         self.overrides: dict[str, Any] = {}
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], source: str | os.PathLike[str] | None = None
+        cls,
+        data: dict[str, Any],
+        source: str | os.PathLike[str] | None = None,
+        sources: SourceMap | None = None,
     ) -> Scenario:
-        """Validate ``data`` (a scenario mapping with ``extends`` already resolved)."""
-        spec, problems = validate(data)
+        """Validate ``data`` (a scenario mapping with ``extends`` already resolved).
+
+        Args:
+            data: the scenario as plain data.
+            source: the file it came from, named in problems.
+            sources: the origin of each key (problems then carry lines); see :func:`load`.
+        """
+        file = str(source) if source else None
+        spec, problems = validate(data, sources, file)
         if problems or spec is None:
-            file = str(source) if source else None
-            raise ScenarioError(
-                [Problem(p.message, p.keypath, file, p.line, p.column) for p in problems]
-            )
-        return cls(data, spec, Path(source) if source else None)
+            raise ScenarioError(problems)
+        return cls(data, spec, Path(source) if source else None, sources)
 
     @property
     def name(self) -> str:
@@ -276,11 +132,16 @@ class Scenario:
         return self.spec.name
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
-        """A new Scenario with dotted-path ``overrides`` applied and validated like the file."""
+        """A new Scenario with dotted-path ``overrides`` applied and validated like the file.
+
+        Problems in an overridden value name the override path instead of a line.
+        """
         data = copy.deepcopy(self.data)
+        sources = self.sources.copy()
         for path, value in overrides.items():
-            set_path(data, path, value)
-        scenario = Scenario.from_dict(data, self.source)
+            keypath = set_path(data, path, value)
+            sources.replace(keypath, {keypath: Origin(override=path)})
+        scenario = Scenario.from_dict(data, self.source, sources)
         # A path set again moves to the end, so replaying the dict in order gives this data.
         kept = {k: v for k, v in self.overrides.items() if k not in overrides}
         scenario.overrides = {**kept, **copy.deepcopy(dict(overrides))}
@@ -303,6 +164,7 @@ class Scenario:
             spec.horizon,
             seed,
             metadata={"scenario": spec.name, "replication": replication},
+            stop_when=None if spec.stop_when is None else parse(spec.stop_when),
         )
 
     def analyzers(self) -> list[Analyzer]:
@@ -327,8 +189,31 @@ class Scenario:
 
 
 def load(path: str | os.PathLike[str], plugins: Sequence[str] = ()) -> Scenario:
-    """Read, resolve and validate a scenario file; ``plugins`` adds to its ``plugins:`` list."""
-    data = read_scenario_file(path)
-    if plugins:
-        data["plugins"] = [*data.get("plugins", []), *plugins]
-    return Scenario.from_dict(data, path)
+    """Read, resolve and validate a scenario file; ``plugins`` adds to its ``plugins:`` list.
+
+    Raises:
+        ScenarioError: every problem of the file (and the files it extends), each with
+            its file, line, column and key path.
+    """
+    data, sources = read_source(path)
+    listed = data.get("plugins")
+    if plugins and (listed is None or isinstance(listed, list)):
+        data["plugins"] = [*(listed or []), *plugins]
+    return Scenario.from_dict(data, path, sources)
+
+
+def loads(text: str, source: str | os.PathLike[str] = "<string>") -> Scenario:
+    """Like :func:`load` for YAML ``text``; ``source`` names it in problems and anchors ``extends:``."""
+    data, sources = read_text(text, source)
+    return Scenario.from_dict(data, source, sources)
+
+
+__all__ = [
+    "Scenario",
+    "deep_merge",
+    "load",
+    "loads",
+    "read_scenario_file",
+    "set_path",
+    "validate",
+]

@@ -9,18 +9,24 @@ key path.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from feedbacksim.expressions import Condition
+
 MAX_HORIZON = 1e9  # simulated time units; beyond this a run could not finish
 MAX_REPLICATIONS = 1_000_000
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+# Values are taken as written: a quoted "3" is not a number, 1 is not true.
+STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors."""
+    """Base: unknown keys are errors, and no value is coerced to another type."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class ComponentSpec(Strict):
@@ -33,7 +39,7 @@ class ComponentSpec(Strict):
 class InlineComponentSpec(BaseModel):
     """A component chosen by ``kind`` whose parameters are the other keys of the mapping."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     kind: str
 
     def params(self) -> dict[str, Any]:
@@ -87,6 +93,118 @@ class ScenarioSpec(Strict):
     environment: ComponentSpec
     agents: Annotated[list[AgentSpec], Field(min_length=1)]
     analyzers: list[InlineComponentSpec] = Field(default_factory=list)
+    stop_when: Condition | None = None
     sweep: dict[str, Any] = Field(default_factory=dict)
-    plugins: list[str] = Field(default_factory=list)
+    plugins: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(default_factory=list)
     extends: str | None = None
+
+
+# -- JSON Schema for editors -----------------------------------------------------------
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def json_schema() -> dict[str, Any]:
+    """A JSON Schema of the scenario format, with every registered component's parameters.
+
+    Each component category is a ``oneOf`` over its registered kinds (discriminated by
+    ``kind``), each branch built from the component's parameter model, so an editor's
+    YAML language server checks parameters as the loader does. A file with ``extends:``
+    is partial (it only overrides keys of its parent), so for such files no top-level key
+    is required and ``environment`` may omit its ``kind`` (the parent's applies); lists
+    (``agents``, ``analyzers``) replace the parent's and are checked in full.
+    """
+    from pydantic import create_model
+    from pydantic.json_schema import models_json_schema
+
+    from feedbacksim.registry import registry
+
+    def choice(category: str, inline: bool, fallback: Any) -> Any:
+        branches = [_branch(c, inline) for c in registry.components() if c.category == category]
+        if not branches:
+            return fallback
+        if len(branches) == 1:
+            return branches[0]
+        return Annotated[Union[tuple(branches)], Field(discriminator="kind")]  # noqa: UP007
+
+    model_choice = choice("model", False, ComponentSpec)
+    agent = create_model(
+        "Agent",
+        __base__=AgentSpec,
+        model=(model_choice | DottedModelSpec, ...),
+        policy=(choice("policy", True, InlineComponentSpec), ...),
+        gate=(choice("gate", True, InlineComponentSpec) | None, None),
+    )
+    full = create_model(
+        "Scenario",
+        __base__=ScenarioSpec,
+        environment=(choice("environment", False, ComponentSpec), ...),
+        agents=(Annotated[list[agent], Field(min_length=1)], ...),  # type: ignore[valid-type]
+        analyzers=(
+            list[choice("analyzer", True, InlineComponentSpec)],
+            Field(default_factory=list),
+        ),
+    )
+    optional = {
+        name: (field.annotation | None, None)
+        for name, field in full.model_fields.items()
+        if field.is_required() and name != "environment"
+    }
+    partial = create_model(
+        "ScenarioExtension",
+        __base__=full,
+        **optional,
+        environment=(PartialComponentSpec | None, None),
+        extends=(str, ...),
+    )
+    keys, schema = models_json_schema([(full, "validation"), (partial, "validation")])
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": "feedbacksim scenario",
+        "description": "A feedbacksim scenario file (see docs/scenarios.md).",
+        "type": "object",
+        "if": {"required": ["extends"]},
+        "then": keys[(partial, "validation")],
+        "else": keys[(full, "validation")],
+        "$defs": schema["$defs"],
+    }
+
+
+class DottedModelSpec(Strict):
+    """A scikit-learn estimator (``sklearn.``) or a listed plugin's estimator, by dotted path."""
+
+    kind: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PartialComponentSpec(Strict):
+    """A component block of a file with ``extends:``: keys merge into the parent's."""
+
+    kind: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _branch(component: Any, inline: bool) -> type[BaseModel]:
+    """One ``oneOf`` branch: ``kind`` fixed to the component's, its parameters checked."""
+    from pydantic import TypeAdapter, create_model
+
+    kind = (Literal[component.kind], ...)
+    name = f"{component.category}-{component.kind}"
+    params_model = component.params_model
+    try:
+        TypeAdapter(params_model).json_schema()
+    except Exception:  # a parameter type with no JSON Schema: accept any mapping
+        params_model = None
+    if inline:
+        extra = {"name": (str | None, None)} if component.category == "analyzer" else {}
+        if params_model is None:
+            return create_model(name, __config__=ConfigDict(extra="allow"), kind=kind, **extra)
+        return create_model(name, __base__=params_model, kind=kind, **extra)
+    required = params_model is not None and any(
+        f.is_required() for f in params_model.model_fields.values()
+    )
+    params = (
+        (params_model, ...)
+        if required
+        else (params_model or dict[str, Any], Field(default_factory=dict))
+    )
+    return create_model(name, __config__=STRICT, kind=kind, params=params)

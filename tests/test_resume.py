@@ -121,7 +121,10 @@ def test_cli_run_writes_replications_metrics_and_resumes(policing_path, tmp_path
         "rep-000000.npz", "rep-000001.npz", "rep-000002.npz"
     ]  # fmt: skip
     metrics = pd.read_csv(out / "metrics.csv")
-    assert len(metrics) == 3 * 80 * metrics["metric"].nunique() * 2 and metrics["replication"].max() == 2
+    assert (
+        len(metrics) == 3 * 80 * metrics["metric"].nunique() * 2
+        and metrics["replication"].max() == 2
+    )
     first = (out / "metrics.csv").read_text()
     assert main([*args, "--resume", str(out)]) in (0, 1)
     assert (out / "metrics.csv").read_text() == first

@@ -11,13 +11,23 @@ import sys
 from collections.abc import Sequence
 
 from feedbacksim.cli import compare as compare_command
+from feedbacksim.cli import list as list_command
 from feedbacksim.cli import run as run_command
+from feedbacksim.cli import schema as schema_command
 from feedbacksim.cli import sweep as sweep_command
+from feedbacksim.cli import validate as validate_command
 from feedbacksim.errors import ScenarioError
 
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
 
-COMMANDS = [run_command, sweep_command, compare_command]
+COMMANDS = [
+    run_command,
+    sweep_command,
+    compare_command,
+    validate_command,
+    schema_command,
+    list_command,
+]
 
 
 class _Parser(argparse.ArgumentParser):

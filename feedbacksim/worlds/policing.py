@@ -21,7 +21,7 @@ the patrols.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -29,7 +29,6 @@ from pydantic import Field
 from feedbacksim.cases import Batch, Observations
 from feedbacksim.environment import Environment
 from feedbacksim.registry import register
-from feedbacksim.schema import ScenarioSpec
 
 Rate = Annotated[float, Field(ge=0.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -92,19 +91,18 @@ class PolicingWorld(Environment):
             raise ValueError("at least one incident rate must be positive")
 
     @classmethod
-    def check_scenario(cls, spec: ScenarioSpec) -> None:
-        """The dispatcher exists and its model's prior counts have one entry per region."""
-        name = spec.environment.params.get("agent") or spec.agents[0].name
-        agents = {a.name: a for a in spec.agents}
-        if name not in agents:
-            raise ValueError(f"agent {name!r} is not in the scenario (agents: {list(agents)})")
-        regions = len(spec.environment.params["incident_rates"])
-        priors = agents[name].model.params.get("prior_counts")
-        if isinstance(priors, list) and len(priors) != regions:
-            raise ValueError(
-                f"{regions} incident rates but {len(priors)} prior counts for {name!r}'s model; "
-                "give one of each per region"
-            )
+    def check_agent(cls, params: dict, agent: Any) -> dict[str, str]:
+        """An incident-count model needs one prior count per region (checked at load)."""
+        counts = (
+            agent.model.params.get("prior_counts") if agent.model.kind == "incident-count" else None
+        )
+        regions = len(params["incident_rates"])
+        if isinstance(counts, list) and len(counts) != regions:
+            return {
+                "model.params.prior_counts": f"has {len(counts)} values but "
+                f"environment.params.incident_rates has {regions} regions"
+            }
+        return {}
 
     def start(self) -> None:
         self.rates = np.asarray(self.incident_rates, dtype=float)
