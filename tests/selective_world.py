@@ -73,4 +73,6 @@ class SelectiveLendingWorld(Environment):
         self.record(
             "acceptance_rate", [accepted[~in_b].mean(), accepted[in_b].mean() if in_b.any() else 0]
         )
-        self.record("repayment_rate", [labels[~in_b].mean(), labels[in_b].mean() if in_b.any() else 0])
+        self.record(
+            "repayment_rate", [labels[~in_b].mean(), labels[in_b].mean() if in_b.any() else 0]
+        )

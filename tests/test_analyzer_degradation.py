@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from synthetic import ar1, retrain_events, series, trace
 
 from feedbacksim.analyzers import DegradationAnalyzer
-from synthetic import ar1, retrain_events, series, trace
 
 N_NULL = 200
 RETRAINS = 30

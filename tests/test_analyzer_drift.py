@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from synthetic import retrain_events, series, trace
 
 from feedbacksim.analyzers import DriftAnalyzer
 from feedbacksim.statistics import psi
-from synthetic import retrain_events, series, trace
 
 N_NULL = 200
 RETRAINS = 10
@@ -14,9 +14,7 @@ RETRAINS = 10
 
 def psi_trace(shifts, rng, n_ref=500, n_window=500):
     """PSI of a training window (mean shifted by ``shifts[t]``) against a population sample."""
-    values = [
-        psi(rng.normal(size=n_ref), rng.normal(loc=shift, size=n_window)) for shift in shifts
-    ]
+    values = [psi(rng.normal(size=n_ref), rng.normal(loc=shift, size=n_window)) for shift in shifts]
     times = np.arange(len(shifts), dtype=float)
     return trace(
         series("drift_psi", values, ["lender:x0"], times),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import signal
+from synthetic import series, trace
 
 from feedbacksim.analyzers import EarlyWarningAnalyzer
-from synthetic import series, trace
 
 N_SERIES = 200
 LENGTH = 1000

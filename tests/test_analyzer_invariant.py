@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import ar1, series, trace
 
 from feedbacksim.analyzers import InvariantAnalyzer
 from feedbacksim.registry import registry
-from synthetic import ar1, series, trace
 
 N_NULL = 200
 
@@ -19,9 +19,7 @@ def shares(first_violation: int, n: int = 100):
 
 
 def test_first_violation_time_and_values():
-    (finding,) = InvariantAnalyzer(condition="max(patrol_share) <= 0.9").analyze(
-        trace(shares(40))
-    )
+    (finding,) = InvariantAnalyzer(condition="max(patrol_share) <= 0.9").analyze(trace(shares(40)))
     assert finding.failed and finding.first_detected_at == 40.0
     assert finding.evidence["values"] == pytest.approx(
         {"patrol_share[0]": 0.95, "patrol_share[1]": 0.05}
@@ -52,8 +50,12 @@ def test_for_is_spelled_for_in_a_scenario():
 def test_group_selector_and_metrics_on_other_time_axes():
     daily = series("acceptance_rate", np.full(100, 0.3), ["A"])
     # Measured at retrains only (every 10 days from t=5): carried forward between them.
-    auc = series("true_auc", [0.9, 0.9, 0.9, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6], ["lender"],
-                 times=np.arange(5, 100, 10))
+    auc = series(
+        "true_auc",
+        [0.9, 0.9, 0.9, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6],
+        ["lender"],
+        times=np.arange(5, 100, 10),
+    )
     analyzer = InvariantAnalyzer(
         condition="true_auc[group=lender] >= 0.7 and acceptance_rate >= 0.1"
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from synthetic import retrain_events, series, trace
 
 from feedbacksim.analyzers import RetrainHealthAnalyzer
-from synthetic import retrain_events, series, trace
 
 N_NULL = 200
 
@@ -20,8 +20,9 @@ def training_trace(positive, share_b, skipped=()):
     return trace(
         series("train_rows", np.full(len(times), 3000.0), ["lender"]),
         series("train_positive_rate", positive, ["lender"]),
-        series("train_group_share", np.column_stack([1 - share_b, share_b]),
-               ["lender:0", "lender:1"]),
+        series(
+            "train_group_share", np.column_stack([1 - share_b, share_b]), ["lender:0", "lender:1"]
+        ),
         events=sorted(events),
     )
 
@@ -45,7 +46,9 @@ def test_class_collapse_and_skipped_retrains():
     positive = np.full(10, 0.3)
     positive[6:] = 0.0
     found = by_metric(
-        RetrainHealthAnalyzer().analyze(training_trace(positive, np.full(10, 0.4), skipped=[7, 8, 9]))
+        RetrainHealthAnalyzer().analyze(
+            training_trace(positive, np.full(10, 0.4), skipped=[7, 8, 9])
+        )
     )
     balance = found[("train_positive_rate", "lender")]
     assert balance.failed and balance.first_detected_at == 6.0

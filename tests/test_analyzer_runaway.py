@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic import ar1, series, trace
 
 from feedbacksim.analyzers import RunawayAnalyzer
-from synthetic import ar1, series, trace
 
 N_NULL = 200
 
