@@ -24,7 +24,9 @@ class AnalyzerSummary:
     ``fail_fraction`` is the share of replications with a failing finding, ``interval`` its
     Wilson 95% interval, ``median_detection`` the median over those replications of the
     earliest ``first_detected_at``; ``estimate`` holds numbers an analyzer aggregates
-    itself (e.g. the loop amplification with its interval).
+    itself (e.g. the loop amplification with its interval). ``status`` is ``fail`` when the
+    verdict rule trips for an analyzer of severity ``fail`` (only those fail the run),
+    ``warn`` when it trips for one of severity ``warn``, else ``pass``.
     """
 
     analyzer: str
@@ -40,6 +42,7 @@ class AnalyzerSummary:
     failed: bool
     message: str
     estimate: dict[str, Any] = field(default_factory=dict)
+    status: str = "pass"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -77,7 +80,11 @@ def summarize(
     k = len(failed_reps)
     interval = wilson_interval(k, replications)
     median = float(np.median(list(first.values()))) if first else None
-    fails = analyzer.severity != "info" and rule_fails(analyzer.fail_if, k, replications, interval)
+    tripped = analyzer.severity != "info" and rule_fails(
+        analyzer.fail_if, k, replications, interval
+    )
+    fails = tripped and analyzer.severity == "fail"
+    status = ("fail" if fails else "warn") if tripped else "pass"
     fraction = k / replications if replications else 0.0
     when = f", median first detection t={median:g}" if median is not None else ""
     estimate = analyzer.aggregate(own)
@@ -103,6 +110,7 @@ def summarize(
         failed=fails,
         message=message,
         estimate=estimate,
+        status=status,
     )
 
 

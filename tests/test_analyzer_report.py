@@ -48,6 +48,7 @@ def test_findings_json_and_table(policing_path, tmp_path):
         )
     amplification = doc["analyzers"][1]
     assert amplification["severity"] == "warn"
+    assert amplification["status"] == "warn" and not amplification["failed"]  # warns, never fails
     assert amplification["estimate"]["amplification"] > 1
     assert doc["findings"], "the runaway loop fails somewhere in 6 replications"
     for f in doc["findings"]:
@@ -55,4 +56,4 @@ def test_findings_json_and_table(policing_path, tmp_path):
         assert f["severity"] in ("warn", "fail") and f["message"]
     for column in ("severity", "fail fraction (95% CI)", "median first detection", "estimate"):
         assert column in done.stdout
-    assert "warn" in done.stdout and "t=" in done.stdout and "%-" in done.stdout
+    assert "WARN" in done.stdout and "t=" in done.stdout and "%-" in done.stdout

@@ -26,7 +26,9 @@ def verdict_table(results: Results) -> Table:
     for s in results.summaries:
         low, high = s.interval
         detection = "-" if s.median_detection is None else f"t={s.median_detection:g}"
-        verdict = "[red]FAIL[/red]" if s.failed else "[green]pass[/green]"
+        verdict = {"fail": "[red]FAIL[/red]", "warn": "[yellow]WARN[/yellow]"}.get(
+            s.status, "[green]pass[/green]"
+        )
         estimate = "-"
         if "interval" in s.estimate and len(s.estimate) > 1:
             name, value = next((k, v) for k, v in s.estimate.items() if k != "interval")
