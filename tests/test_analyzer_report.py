@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from feedbacksim.analyzers.base import Finding
 from feedbacksim.results import AnalyzerSummary
 
@@ -23,6 +25,7 @@ analyzers:
 """
 
 
+@pytest.mark.slow
 def test_findings_json_and_table(policing_path, tmp_path):
     path = tmp_path / "short.yaml"
     path.write_text(SCENARIO.format(base=policing_path))
