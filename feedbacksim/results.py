@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from feedbacksim.analyzers.base import Analyzer, Finding
+from feedbacksim.analyzers.base import Analyzer, Finding, plain
 from feedbacksim.statistics import wilson_interval
 from feedbacksim.trace import Trace
 
@@ -45,8 +45,10 @@ class AnalyzerSummary:
     status: str = "pass"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (non-finite numbers in ``estimate`` become None)."""
+        out = asdict(self)
+        out["estimate"] = plain(out["estimate"])
+        return out
 
 
 def rule_fails(rule: str | float, failed: int, n: int, interval: tuple[float, float]) -> bool:

@@ -64,20 +64,20 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (numpy scalars and arrays in the evidence become plain Python)."""
         out = asdict(self)
-        out["evidence"] = _plain(out["evidence"])
+        out["evidence"] = plain(out["evidence"])
         for key in ("first_detected_at", "statistic", "threshold"):
-            out[key] = _plain(out[key])
+            out[key] = plain(out[key])
         return out
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """``value`` with numpy types replaced by Python ones and non-finite floats by None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
+        return [plain(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
