@@ -119,6 +119,11 @@ class Agent:
         self.data.add(Observations(features, labels, groups), self.sim.now)
         self.retrain()
 
+    @property
+    def fitted(self) -> bool:
+        """Whether a model is deployed (before the first successful fit every score is the default)."""
+        return self._fitted
+
     # -- the loop --------------------------------------------------------------------
     def decide(self, batch: Batch) -> Decision:
         """Score the batch with the deployed model (retraining first if due) and act on it."""

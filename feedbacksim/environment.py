@@ -118,3 +118,22 @@ class Environment:
         a model's real quality and to pretrain agents on unbiased historical data.
         """
         raise NotImplementedError(f"{type(self).__name__} has no population to sample")
+
+    @classmethod
+    def has_population(cls) -> bool:
+        """Whether the world implements :meth:`population_sample` (ground-truth measurements need it)."""
+        return cls.population_sample is not Environment.population_sample
+
+    def evaluate_model(self, agent: Agent, n: int, rng: np.random.Generator) -> dict[str, float]:
+        """Ground-truth quality of ``agent``'s deployed model on a fresh population sample of ``n``.
+
+        Returns :func:`feedbacksim.quality.model_quality` (AUC, accuracy, log loss, Brier
+        score, ECE, RMSE; NaN where a metric does not apply or no model is fitted yet).
+        """
+        from feedbacksim.agent import model_scores
+        from feedbacksim.quality import model_quality
+
+        features, labels, _ = self.population_sample(n, rng)
+        if not agent.fitted:
+            return model_quality(labels[:0], labels[:0])
+        return model_quality(labels, model_scores(agent.deployed, features))

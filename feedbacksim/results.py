@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from feedbacksim.analyzers.base import Analyzer, Finding
+from feedbacksim.analyzers.base import Analyzer, Finding, plain
 from feedbacksim.statistics import wilson_interval
 from feedbacksim.trace import Trace
 
@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AnalyzerSummary:
-    """One analyzer across replications: how often it detected, how sure, how early."""
+    """One analyzer across replications: how often it detected, how sure, how early.
+
+    ``fail_fraction`` is the share of replications with a failing finding, ``interval`` its
+    Wilson 95% interval, ``median_detection`` the median over those replications of the
+    earliest ``first_detected_at``; ``estimate`` holds numbers an analyzer aggregates
+    itself (e.g. the loop amplification with its interval). ``status`` is ``fail`` when the
+    verdict rule trips for an analyzer of severity ``fail`` (only those fail the run),
+    ``warn`` when it trips for one of severity ``warn``, else ``pass``.
+    """
 
     analyzer: str
     kind: str
@@ -33,14 +41,23 @@ class AnalyzerSummary:
     fail_if: str | float
     failed: bool
     message: str
+    estimate: dict[str, Any] = field(default_factory=dict)
+    status: str = "pass"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (non-finite numbers in ``estimate`` become None)."""
+        out = asdict(self)
+        out["estimate"] = plain(out["estimate"])
+        return out
 
 
 def rule_fails(rule: str | float, failed: int, n: int, interval: tuple[float, float]) -> bool:
-    """Apply a verdict rule (``any``, a fraction, or ``lower>x``) to ``failed`` of ``n``."""
+    """Apply a verdict rule to ``failed`` of ``n`` replications.
+
+    ``any``: at least one failed; a number x: the failing fraction exceeds x; ``lower>x``:
+    the lower end of the fraction's Wilson 95% ``interval`` exceeds x (the analyzer fails
+    only when we are confident that more than x of such runs would fail).
+    """
     if rule == "any":
         return failed > 0
     if isinstance(rule, str) and rule.startswith("lower>"):
@@ -65,12 +82,21 @@ def summarize(
     k = len(failed_reps)
     interval = wilson_interval(k, replications)
     median = float(np.median(list(first.values()))) if first else None
-    fails = analyzer.severity != "info" and rule_fails(analyzer.fail_if, k, replications, interval)
+    tripped = analyzer.severity != "info" and rule_fails(
+        analyzer.fail_if, k, replications, interval
+    )
+    fails = tripped and analyzer.severity == "fail"
+    status = ("fail" if fails else "warn") if tripped else "pass"
     fraction = k / replications if replications else 0.0
     when = f", median first detection t={median:g}" if median is not None else ""
+    estimate = analyzer.aggregate(own)
+    extra = "".join(
+        f"; {name} {value:.3g}" + (f" (95% CI {iv[0]:.3g}-{iv[1]:.3g})" if iv else "")
+        for name, value, iv in _estimates(estimate)
+    )
     message = (
         f"{analyzer.name} detected in {k}/{replications} replications "
-        f"({fraction:.0%}, 95% CI {interval[0]:.0%}-{interval[1]:.0%}){when}."
+        f"({fraction:.0%}, 95% CI {interval[0]:.0%}-{interval[1]:.0%}){when}{extra}."
     )
     return AnalyzerSummary(
         analyzer=analyzer.name,
@@ -85,7 +111,19 @@ def summarize(
         fail_if=analyzer.fail_if,
         failed=fails,
         message=message,
+        estimate=estimate,
+        status=status,
     )
+
+
+def _estimates(estimate: dict[str, Any]) -> list[tuple[str, float, list[float] | None]]:
+    """``(name, value, interval)`` of each numeric estimate (the ``interval`` key belongs to the first)."""
+    interval = estimate.get("interval")
+    out = []
+    for name, value in estimate.items():
+        if name != "interval" and isinstance(value, (int, float)):
+            out.append((name, float(value), interval if not out else None))
+    return out
 
 
 class Results:

@@ -44,13 +44,10 @@ _scenarios: dict[str, Scenario] = {}
 def run_replication(
     scenario: Scenario, index: int, seed: np.random.SeedSequence
 ) -> tuple[Trace, list[Finding]]:
-    """Simulate replication ``index`` and analyze its trace."""
-    trace = scenario.build(seed, replication=index).run()
-    findings = []
-    for analyzer in scenario.analyzers():
-        for f in analyzer.analyze(trace):
-            findings.append(Finding(**{**f.__dict__, "replication": index}))
-    return trace, findings
+    """Simulate replication ``index`` (with its open-loop twin and online checks when asked) and analyze it."""
+    from feedbacksim.analyzers.running import analyze_replication
+
+    return analyze_replication(scenario, index, seed)
 
 
 def scenario_from_data(data: dict[str, Any], source: str | None) -> Scenario:

@@ -19,19 +19,28 @@ def verdict_table(results: Results) -> Table:
         "metric",
         "fail fraction (95% CI)",
         "median first detection",
+        "estimate (95% CI)",
         "verdict",
     ):
         table.add_column(column)
     for s in results.summaries:
         low, high = s.interval
         detection = "-" if s.median_detection is None else f"t={s.median_detection:g}"
-        verdict = "[red]FAIL[/red]" if s.failed else "[green]pass[/green]"
+        verdict = {"fail": "[red]FAIL[/red]", "warn": "[yellow]WARN[/yellow]"}.get(
+            s.status, "[green]pass[/green]"
+        )
+        estimate = "-"
+        if "interval" in s.estimate and len(s.estimate) > 1:
+            name, value = next((k, v) for k, v in s.estimate.items() if k != "interval")
+            lo, hi = s.estimate["interval"]
+            estimate = f"{name} {value:.3g} ({lo:.3g}-{hi:.3g})"
         table.add_row(
             s.analyzer,
             s.severity,
             s.metric,
             f"{s.fail_fraction:.0%} ({low:.0%}-{high:.0%})",
             detection,
+            estimate,
             verdict,
         )
     return table
