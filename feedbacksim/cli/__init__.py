@@ -10,12 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from feedbacksim.cli import report as report_command
 from feedbacksim.cli import run as run_command
 from feedbacksim.errors import ScenarioError
 
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
 
-COMMANDS = [run_command]
+COMMANDS = [run_command, report_command]
 
 
 class _Parser(argparse.ArgumentParser):
