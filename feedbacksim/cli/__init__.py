@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from feedbacksim.cli import compare as compare_command
 from feedbacksim.cli import list as list_command
+from feedbacksim.cli import report as report_command
 from feedbacksim.cli import run as run_command
 from feedbacksim.cli import schema as schema_command
 from feedbacksim.cli import sweep as sweep_command
@@ -27,6 +28,7 @@ COMMANDS = [
     validate_command,
     schema_command,
     list_command,
+    report_command,
 ]
 
 
