@@ -18,7 +18,11 @@ from datetime import datetime, timezone
 from rich.console import Console
 from rich.table import Table
 
-from feedbacksim.cli.execution import add_execution_options, execution_options
+from feedbacksim.cli.execution import (
+    add_execution_options,
+    execution_options,
+    write_report_unless_skipped,
+)
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
 from feedbacksim.compare import Comparison, compare, comparison_figure
 from feedbacksim.errors import ScenarioError
@@ -128,4 +132,5 @@ def handle(args: argparse.Namespace) -> int:
     print_comparison(comparison)
     print(f"figure: {figure}")
     print(f"results: {out}")
+    write_report_unless_skipped(args, out)
     return 0 if comparison.b_at_least_as_good else 1

@@ -12,7 +12,7 @@ from feedbacksim.progress import make_progress
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
-    """``--executor``, ``--workers``, ``--address``, ``--out``, ``--resume``, ``--quiet``."""
+    """``--executor``, ``--workers``, ``--address``, ``--out``, ``--resume``, ``--quiet``, ``--no-report``."""
     parser.add_argument(
         "--replications", type=int, help="number of replications (default: the scenario's)"
     )
@@ -37,6 +37,21 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         help="continue the run in DIR, skipping complete replications",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="skip report.html, report.md and figures/ (regenerate later with feedbacksim report DIR)",
+    )
+
+
+def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> None:
+    """Build the directory's report unless ``--no-report`` was given, and say where it is."""
+    if not args.report:
+        return
+    from feedbacksim.report import write_report
+
+    print(f"report: {write_report(directory)['html']}")
 
 
 def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, Any]:

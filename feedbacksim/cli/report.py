@@ -22,7 +22,9 @@ def handle(args: argparse.Namespace) -> int:
     from feedbacksim.report import write_report
 
     if not (args.directory / "manifest.json").is_file():
-        raise ScenarioError(f"{args.directory}: not a run directory (no manifest.json)")
+        raise ScenarioError(
+            f"{args.directory}: not a run, sweep or compare directory (no manifest.json)"
+        )
     paths = write_report(args.directory)
     print(f"report: {paths['html']}")
     return 0

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 
 from feedbacksim.cli.display import print_verdict
-from feedbacksim.cli.execution import add_execution_options, execution_options
+from feedbacksim.cli.execution import (
+    add_execution_options,
+    execution_options,
+    write_report_unless_skipped,
+)
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.rundir import default_run_dir, write_run
 
@@ -31,4 +35,5 @@ def handle(args: argparse.Namespace) -> int:
     )
     print_verdict(results)
     print(f"results: {out}")
+    write_report_unless_skipped(args, out)
     return 0 if results.verdict == "pass" else 1

@@ -16,7 +16,11 @@ from datetime import datetime, timezone
 from rich.console import Console
 from rich.table import Table
 
-from feedbacksim.cli.execution import add_execution_options, execution_options
+from feedbacksim.cli.execution import (
+    add_execution_options,
+    execution_options,
+    write_report_unless_skipped,
+)
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.phase import phase_diagram
 from feedbacksim.rundir import atomic_write_text, default_run_dir, package_versions, write_json
@@ -83,4 +87,5 @@ def handle(args: argparse.Namespace) -> int:
     Console().print(sweep_table(sweep))
     print(f"phase diagram: {figure}")
     print(f"results: {out}")
+    write_report_unless_skipped(args, out)
     return 0

@@ -1,9 +1,9 @@
-"""Design-review reports: figures, Markdown and a self-contained HTML page for a run directory.
+"""Design-review reports: figures, Markdown and a self-contained HTML page for a results directory.
 
 matplotlib is imported only when a report is built, so commands that do not draw (such as
 ``feedbacksim validate``) stay fast.
 """
 
-from feedbacksim.report.build import read_run, write_report
+from feedbacksim.report.build import write_report
 
-__all__ = ["read_run", "write_report"]
+__all__ = ["write_report"]

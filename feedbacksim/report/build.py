@@ -1,13 +1,16 @@
-"""Build a run directory's report: ``figures/*.png``, ``report.md`` and a self-contained ``report.html``.
+"""Build the report of a run, sweep or comparison directory from what it stored.
 
-The report is made from what the run stored (findings.json, manifest.json, the metrics
-table and events), so ``feedbacksim report DIR`` regenerates it at any time.
+``figures/*.png``, ``report.md`` and a self-contained ``report.html`` are made from the
+directory's JSON documents, metrics and per-replication files, so ``feedbacksim report DIR``
+regenerates them at any time. The kind of directory is told by what it holds:
+``comparison.json`` (compare), ``sweep.json`` (sweep) or ``findings.json`` (run).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import shlex
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +18,42 @@ import pandas as pd
 import yaml
 
 from feedbacksim.report import page
+from feedbacksim.report.content import Report, Table
 from feedbacksim.report.style import figure_style, save
 
 
-@dataclass
-class RunRecord:
-    """What a report needs from a run directory."""
+class _ReportDumper(yaml.SafeDumper):
+    """Dumps multi-line strings as literal blocks, the way a person writes them."""
 
-    directory: Path
-    manifest: dict[str, Any]
-    findings: dict[str, Any]
-    metrics: pd.DataFrame
-    events: pd.DataFrame | None = None
-    figures: list[Path] = field(default_factory=list)
+
+_ReportDumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value.strip() else None
+    ),
+)
+
+
+def scenario_yaml(scenario: dict[str, Any]) -> str:
+    """A resolved scenario as readable YAML."""
+    cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in scenario.items()}
+    return yaml.dump(cleaned, Dumper=_ReportDumper, sort_keys=False, width=100)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_scenario(directory: Path, name: str, scenario: dict[str, Any]) -> Path:
+    """Store a resolved scenario beside the results, so the reproduce command needs nothing else."""
+    path = directory / name
+    if not path.is_file():
+        path.write_text(scenario_yaml(scenario), encoding="utf-8")
+    return path
 
 
 def read_metrics(directory: Path) -> pd.DataFrame:
-    """The long metrics table (Parquet when present, else CSV)."""
+    """The long metrics table of a run (Parquet when present and readable, else CSV)."""
     parquet, csv = directory / "metrics.parquet", directory / "metrics.csv"
     if parquet.is_file():
         try:
@@ -43,60 +65,142 @@ def read_metrics(directory: Path) -> pd.DataFrame:
     raise FileNotFoundError(f"{directory} holds no metrics.parquet or metrics.csv")
 
 
-def read_run(directory: str | Path) -> RunRecord:
-    """Load a run directory written by ``feedbacksim run``."""
-    directory = Path(directory)
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    findings = json.loads((directory / "findings.json").read_text(encoding="utf-8"))
-    events_path = directory / "events.csv"
-    events = pd.read_csv(events_path, keep_default_na=False) if events_path.is_file() else None
-    return RunRecord(directory, manifest, findings, read_metrics(directory), events)
+def first_replication_events(directory: Path) -> pd.DataFrame | None:
+    """Events of replication 0 (retrains, skipped retrains), from its stored file."""
+    from feedbacksim.store import ReplicationStore
+
+    store = ReplicationStore(directory / "replications")
+    if 0 not in store.complete():
+        return None
+    return store.load_trace(0).events_frame()
 
 
-def time_unit(manifest: dict[str, Any]) -> str:
+def time_unit(scenario: dict[str, Any]) -> str:
     """The world's time unit (``days`` unless the environment class says otherwise)."""
     from feedbacksim.registry import registry
 
-    kind = manifest.get("scenario", {}).get("environment", {}).get("kind")
+    kind = scenario.get("environment", {}).get("kind")
     try:
         return getattr(registry.get("environment", kind).cls, "time_unit", "days")
     except KeyError:
         return "days"
 
 
-def analyzed_metrics(record: RunRecord) -> list[tuple[str, str | None]]:
-    """``(metric, reference metric or None)`` for every metric an analyzer of the run reads."""
-    recorded = set(record.metrics["metric"].unique())
-    out: list[tuple[str, str | None]] = []
-    for spec in record.manifest.get("scenario", {}).get("analyzers", []):
-        metric = spec.get("metric")
-        reference = spec.get("reference")
-        reference = reference if isinstance(reference, str) and reference in recorded else None
-        if metric in recorded and (metric, reference) not in out:
-            out.append((metric, reference))
-    for s in record.findings.get("analyzers", []):
-        for metric in str(s.get("metric", "")).split(", "):
-            if metric in recorded and all(metric != m for m, _ in out):
-                out.append((metric, None))
+def _manifest_rows(manifest: dict[str, Any], reproduce: str) -> list[tuple[str, str]]:
+    versions = ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())
+    command = manifest.get("command", [])
+    rows = [
+        ("source", str(manifest.get("source") or manifest.get("sources"))),
+        ("seed", str(manifest.get("seed"))),
+        (
+            "replications",
+            str(manifest.get("replications") or manifest.get("replications_per_point")),
+        ),
+        (
+            "executor",
+            f"{manifest.get('executor', 'serial')} ({manifest.get('workers', 1)} workers)",
+        ),
+        ("wall time", f"{manifest.get('wall_time_seconds', 0):.1f} s"),
+        ("created", str(manifest.get("created", ""))),
+        ("versions", versions),
+        ("platform", str(manifest.get("platform", ""))),
+        ("command", shlex.join(command) if isinstance(command, list) else str(command)),
+        ("reproduce", reproduce),
+    ]
+    return rows
+
+
+def _fraction(s: dict[str, Any]) -> str:
+    low, high = s["interval"]
+    return f"{s['fail_fraction']:.0%} ({low:.0%}-{high:.0%})"
+
+
+def analyzer_table(summaries: list[dict[str, Any]]) -> Table:
+    """The verdict table: analyzer, severity, metric, fail fraction (95% CI), detection, verdict."""
+    rows, failed = [], set()
+    for i, s in enumerate(summaries):
+        when = "-" if s.get("median_detection") is None else f"t={s['median_detection']:g}"
+        status = str(s.get("status") or ("fail" if s["failed"] else "pass")).upper()
+        rows.append(
+            [s["analyzer"], s["severity"], s["metric"], _fraction(s), when, status, s["message"]]
+        )
+        if s["failed"]:
+            failed.add(i)
+    columns = [
+        "analyzer",
+        "severity",
+        "metric",
+        "fail fraction (95% CI)",
+        "median first detection",
+        "verdict",
+        "summary",
+    ]
+    return Table("Analyzers across replications", columns, rows, failed)
+
+
+def verdict_lines(summaries: list[dict[str, Any]]) -> list[str]:
+    """One line per analyzer: verdict, fail fraction with its interval, detection time."""
+    lines = []
+    for s in summaries:
+        low, high = s["interval"]
+        status = str(s.get("status") or ("fail" if s["failed"] else "pass")).upper()
+        when = (
+            ""
+            if s.get("median_detection") is None
+            else f"; median first detection t={s['median_detection']:g}"
+        )
+        lines.append(
+            f"{status}: {s['analyzer']} ({s['severity']}) on {s['metric']}: "
+            f"{s['failed_replications']}/{s['replications']} replications "
+            f"({s['fail_fraction']:.0%}, 95% CI {low:.0%}-{high:.0%}){when}"
+        )
+    return lines
+
+
+def _examples(findings: list[dict[str, Any]], limit: int = 3) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in findings:
+        messages = out.setdefault(f["analyzer"], [])
+        if len(messages) < limit:
+            messages.append(f"replication {f.get('replication')}: {f['message']}")
     return out
 
 
-def build_figures(record: RunRecord) -> list[Path]:
-    """Draw the verdict table and one band figure per analyzed metric into ``figures/``."""
+def analyzed_metrics(scenario: dict[str, Any], recorded: set[str]) -> list[tuple[str, str | None]]:
+    """``(metric, reference metric or None)`` for every recorded metric an analyzer names."""
+    out: list[tuple[str, str | None]] = []
+    for spec in scenario.get("analyzers", []):
+        metric, reference = spec.get("metric"), spec.get("reference")
+        reference = reference if isinstance(reference, str) and reference in recorded else None
+        if metric in recorded and all(metric != m for m, _ in out):
+            out.append((metric, reference))
+        condition = spec.get("condition")
+        if isinstance(condition, str):
+            from feedbacksim.expressions import parse
+
+            for name in sorted(parse(condition).metrics()):
+                if name in recorded and all(name != m for m, _ in out):
+                    out.append((name, None))
+    return out
+
+
+def run_report(directory: Path) -> Report:
+    """The report of a ``feedbacksim run`` directory."""
     from feedbacksim.report import figures
 
-    out_dir = record.directory / "figures"
+    manifest = _read_json(directory / "manifest.json")
+    findings = _read_json(directory / "findings.json")
+    scenario = manifest.get("scenario", {})
+    summaries = findings.get("analyzers", [])
+    metrics = read_metrics(directory)
+    events = first_replication_events(directory)
+    unit = time_unit(scenario)
     paths = []
-    summaries = record.findings.get("analyzers", [])
-    events = None
-    if record.events is not None and "replication" in record.events:
-        events = record.events[record.events["replication"] == 0]
-    unit = time_unit(record.manifest)
     with figure_style():
-        path = out_dir / "verdict.png"
-        save(figures.verdict_table(summaries, record.findings.get("verdict", "pass")), path)
+        path = directory / "figures" / "verdict.png"
+        save(figures.verdict_table(summaries, findings.get("verdict", "pass")), path)
         paths.append(path)
-        for metric, reference in analyzed_metrics(record):
+        for metric, reference in analyzed_metrics(scenario, set(metrics["metric"].unique())):
             detections = [
                 (s["analyzer"], s["median_detection"])
                 for s in summaries
@@ -104,30 +208,188 @@ def build_figures(record: RunRecord) -> list[Path]:
                 and metric in str(s.get("metric", "")).split(", ")
             ]
             fig = figures.metric_bands(
-                record.metrics,
+                metrics,
                 metric,
                 time_unit=unit,
                 reference=reference,
                 events=events,
                 detections=detections,
             )
-            path = out_dir / f"{metric}.png"
+            path = directory / "figures" / f"{metric}.png"
             save(fig, path)
             paths.append(path)
-    return paths
+    scenario_file = _write_scenario(directory, "scenario.yaml", scenario)
+    reproduce = shlex.join(
+        [
+            "feedbacksim",
+            "run",
+            str(scenario_file),
+            "--seed",
+            str(manifest.get("seed")),
+            "--replications",
+            str(manifest.get("replications")),
+        ]
+    )
+    return Report(
+        title=scenario.get("name", "scenario"),
+        verdict=findings.get("verdict", "pass"),
+        headline=f"{manifest.get('replications')} replications of {scenario.get('horizon')} {unit}, seed {manifest.get('seed')}.",
+        description=str(scenario.get("description", "")).strip(),
+        lines=verdict_lines(summaries),
+        tables=[analyzer_table(summaries)],
+        examples=_examples(findings.get("findings", [])),
+        figures=paths,
+        scenarios={"Scenario (resolved)": scenario_yaml(scenario)},
+        manifest=_manifest_rows(manifest, reproduce),
+    )
+
+
+def _copy_figure(source: Path, directory: Path) -> list[Path]:
+    if not source.is_file():
+        return []
+    target = directory / "figures" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return [target]
+
+
+def _cell(value: Any) -> str:
+    return (
+        json.dumps(value)
+        if isinstance(value, (list, dict))
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
+
+
+def sweep_report(directory: Path) -> Report:
+    """The report of a ``feedbacksim sweep`` directory: fail fractions per point, the phase diagram."""
+    manifest = _read_json(directory / "manifest.json")
+    sweep = _read_json(directory / "sweep.json")
+    scenario = manifest.get("scenario", {})
+    points = sweep.get("points", [])
+    paths = sorted({path for p in points for path in p["overrides"]})
+    analyzers = [s["analyzer"] for s in points[0]["analyzers"]] if points else []
+    rows, failed = [], set()
+    for i, p in enumerate(points):
+        row = [str(p["point"]), *(_cell(p["overrides"].get(path)) for path in paths)]
+        row += [_fraction(s) for s in p["analyzers"]]
+        row.append(p["verdict"].upper())
+        rows.append(row)
+        if p["verdict"] == "fail":
+            failed.add(i)
+    columns = ["point", *paths, *(f"{a} fail fraction (95% CI)" for a in analyzers), "verdict"]
+    lines = []
+    for a in analyzers:
+        fractions = [
+            s["fail_fraction"] for p in points for s in p["analyzers"] if s["analyzer"] == a
+        ]
+        lines.append(
+            f"{a}: fail fraction from {min(fractions):.0%} to {max(fractions):.0%} across {len(points)} points"
+        )
+    scenario_file = _write_scenario(directory, "scenario.yaml", scenario)
+    reproduce = shlex.join(
+        [
+            "feedbacksim",
+            "sweep",
+            str(scenario_file),
+            "--seed",
+            str(manifest.get("seed")),
+            "--replications",
+            str(manifest.get("replications_per_point")),
+        ]
+    )
+    return Report(
+        title=f"{scenario.get('name', 'scenario')} sweep",
+        verdict=None,
+        headline=f"{len(points)} points x {sweep.get('replications_per_point')} replications, seed {sweep.get('seed')}; every point uses the same replication seeds.",
+        description=str(scenario.get("description", "")).strip(),
+        lines=lines,
+        tables=[Table("Fail fraction per point", columns, rows, failed)],
+        figures=_copy_figure(directory / "phase_diagram.png", directory),
+        scenarios={"Scenario (resolved)": scenario_yaml(scenario)},
+        manifest=_manifest_rows(manifest, reproduce),
+    )
+
+
+def compare_report(directory: Path) -> Report:
+    """The report of a ``feedbacksim compare`` directory: A and B side by side, paired differences."""
+    manifest = _read_json(directory / "manifest.json")
+    comparison = _read_json(directory / "comparison.json")
+    a, b = manifest.get("a", {}), manifest.get("b", {})
+    rows, failed = [], set()
+    for i, r in enumerate(comparison.get("analyzers", [])):
+        fa = f"{r['fraction_a']:.0%} ({r['interval_a'][0]:.0%}-{r['interval_a'][1]:.0%})"
+        fb = f"{r['fraction_b']:.0%} ({r['interval_b'][0]:.0%}-{r['interval_b'][1]:.0%})"
+        rows.append([r["analyzer"], fa, fb, "yes" if r["b_at_least_as_good"] else "NO"])
+        if not r["b_at_least_as_good"]:
+            failed.add(i)
+    analyzers = Table(
+        "Fail fraction per analyzer (95% CI)",
+        ["analyzer", f"A: {comparison['a']}", f"B: {comparison['b']}", "B at least as good"],
+        rows,
+        failed,
+    )
+    diffs = [
+        [
+            d["metric"],
+            str(d["group"]),
+            f"{d['mean_a']:.4g}",
+            f"{d['mean_b']:.4g}",
+            f"{d['difference']:+.4g}",
+            f"{d['low']:+.4g} to {d['high']:+.4g}",
+        ]
+        for d in comparison.get("paired_differences", [])
+    ]
+    paired = Table(
+        "Final value, paired by seed (B - A, 95% CI)",
+        ["metric", "group", "mean A", "mean B", "difference", "95% CI"],
+        diffs,
+    )
+    better = comparison.get("b_at_least_as_good", False)
+    file_a = _write_scenario(directory, "a.yaml", a)
+    file_b = _write_scenario(directory, "b.yaml", b)
+    reproduce = shlex.join(
+        [
+            "feedbacksim",
+            "compare",
+            str(file_a),
+            str(file_b),
+            "--seed",
+            str(manifest.get("seed")),
+            "--replications",
+            str(manifest.get("replications")),
+        ]
+    )
+    return Report(
+        title=f"{comparison['a']} vs {comparison['b']}",
+        verdict="pass" if better else "fail",
+        headline=(
+            f"B ({comparison['b']}) is {'at least as good as' if better else 'worse than'} A ({comparison['a']}) "
+            f"on every analyzer: {comparison['replications']} replications each, the same seeds for both."
+        ),
+        tables=[analyzers, paired],
+        figures=_copy_figure(directory / "comparison.png", directory),
+        scenarios={
+            "Scenario A (resolved)": scenario_yaml(a),
+            "Scenario B (resolved)": scenario_yaml(b),
+        },
+        manifest=_manifest_rows(manifest, reproduce),
+    )
 
 
 def write_report(directory: str | Path) -> dict[str, Path]:
-    """(Re)generate ``figures/``, ``report.md`` and ``report.html`` for a run directory."""
-    record = read_run(directory)
-    scenario_path = record.directory / "scenario.yaml"
-    if not scenario_path.is_file():
-        scenario_path.write_text(
-            yaml.safe_dump(record.manifest.get("scenario", {}), sort_keys=False), encoding="utf-8"
-        )
-    record.figures = build_figures(record)
-    markdown = page.markdown(record)
-    html = page.html(record)
-    (record.directory / "report.md").write_text(markdown, encoding="utf-8")
-    (record.directory / "report.html").write_text(html, encoding="utf-8")
-    return {"html": record.directory / "report.html", "markdown": record.directory / "report.md"}
+    """(Re)generate ``figures/``, ``report.md`` and ``report.html`` for a run, sweep or compare directory."""
+    directory = Path(directory)
+    if (directory / "comparison.json").is_file():
+        report = compare_report(directory)
+    elif (directory / "sweep.json").is_file():
+        report = sweep_report(directory)
+    elif (directory / "findings.json").is_file():
+        report = run_report(directory)
+    else:
+        raise FileNotFoundError(f"{directory}: no findings.json, sweep.json or comparison.json")
+    (directory / "report.md").write_text(page.markdown(report), encoding="utf-8")
+    (directory / "report.html").write_text(page.html(report), encoding="utf-8")
+    return {"html": directory / "report.html", "markdown": directory / "report.md"}

@@ -42,6 +42,7 @@ class BanditWorld(Environment):
     pulls its k highest-scoring arms).
     """
 
+    time_unit = "rounds"
     metrics = {
         "estimate": "the agent's score of each arm in the round (its estimate of the success rate)",
         "best_arm_share": "share of all pulls so far that went to the arm with the highest rate",

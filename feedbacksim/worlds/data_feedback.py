@@ -58,6 +58,7 @@ class DataFeedbackWorld(Environment):
         agent: the model's agent name (default: the scenario's only agent).
     """
 
+    time_unit = "rounds"
     metrics = {
         "bias": "the model's predicted positive rate (argmax) minus the true positive rate",
         "label_bias": "the training set's positive share minus the true positive rate",

@@ -51,6 +51,7 @@ class ModelCollapseWorld(Environment):
         agent: the generative agent's name (default: the scenario's only agent).
     """
 
+    time_unit = "generations"
     metrics = {
         "fitted_mean": "mean of the deployed generation's Gaussian",
         "fitted_variance": "variance of the deployed generation's Gaussian",

@@ -50,6 +50,7 @@ class PerformativeWorld(Environment):
         agent: the predicting agent's name (default: the scenario's only agent).
     """
 
+    time_unit = "rounds"
     metrics = {
         "theta": "the deployed prediction (the model's only parameter)",
         "model_step": "|theta_t - theta_(t-1)| between successive deployed models, per retrain",

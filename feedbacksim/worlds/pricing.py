@@ -98,6 +98,7 @@ class RepricingWorld(Environment):
         seller_b: name of the agent that answers (default: the second agent).
     """
 
+    time_unit = "cycles"
     metrics = {
         "price": "each seller's price after the cycle",
         "max_price": "the higher of the two prices",
@@ -157,6 +158,7 @@ class DemandPricingWorld(Environment):
         pricer: the pricing model's agent name (default: the second agent).
     """
 
+    time_unit = "cycles"
     metrics = {
         "price": "the price set this period",
         "equilibrium_price": "the price at which delivered stock equals demand",

@@ -166,6 +166,7 @@ class RecommenderWorld(Environment):
         agent: the recommender's name (default: the scenario's only agent).
     """
 
+    time_unit = "steps"
     metrics = {
         "homogenization": "mean Jaccard similarity of consumed items between preference-nearest users",
         "ideal_homogenization": "the same under the ideal recommender (shadow copy, same users and items)",

@@ -50,6 +50,7 @@ class RetentionWorld(Environment):
         agent: the model's agent name (default: the scenario's only agent).
     """
 
+    time_unit = "rounds"
     metrics = {
         "population_share": "the group's share of expected users, lambda_k / sum(lambda)",
         "expected_users": "lambda_k, the group's expected users this round",

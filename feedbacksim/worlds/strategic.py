@@ -98,6 +98,7 @@ class StrategicClassificationWorld(Environment):
         agent: the lender's name (default: the scenario's only agent).
     """
 
+    time_unit = "rounds"
     metrics = {
         "coef": "the deployed model's coefficients, one group per feature plus 'intercept'",
         "model_step": "Euclidean distance between successive deployed (coef, intercept), per retrain",
