@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -183,6 +185,17 @@ class Results:
     def final(self, metric: str) -> np.ndarray:
         """The last value of ``metric`` per replication and group, shape (replications, groups)."""
         return np.stack([self._traces[i][metric].final for i in range(len(self._traces))])
+
+    def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
+        """Write the run directory (findings.json, metrics, manifest.json) and, by default, its report."""
+        from feedbacksim.rundir import write_run
+
+        out = write_run(self, Path(directory))
+        if report:
+            from feedbacksim.report import write_report
+
+            write_report(out)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The ``findings.json`` document: verdict, per-analyzer summaries and every finding."""
