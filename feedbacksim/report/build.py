@@ -110,6 +110,14 @@ def _manifest_rows(manifest: dict[str, Any], reproduce: str) -> list[tuple[str, 
     return rows
 
 
+def _reproduce(command: str, files: list[Path], manifest: dict[str, Any], replications: Any) -> str:
+    """``feedbacksim <command> FILES --seed S --replications N`` from the stored resolved scenarios."""
+    words = ["feedbacksim", command, *map(str, files)]
+    return shlex.join(
+        [*words, "--seed", str(manifest.get("seed")), "--replications", str(replications)]
+    )
+
+
 def _fraction(s: dict[str, Any]) -> str:
     low, high = s["interval"]
     return f"{s['fail_fraction']:.0%} ({low:.0%}-{high:.0%})"
@@ -198,7 +206,9 @@ def run_report(directory: Path) -> Report:
     paths = []
     with figure_style():
         path = directory / "figures" / "verdict.png"
-        save(figures.verdict_table(summaries, findings.get("verdict", "pass")), path)
+        save(
+            figures.verdict_table(analyzer_table(summaries), findings.get("verdict", "pass")), path
+        )
         paths.append(path)
         for metric, reference in analyzed_metrics(scenario, set(metrics["metric"].unique())):
             detections = [
@@ -219,17 +229,7 @@ def run_report(directory: Path) -> Report:
             save(fig, path)
             paths.append(path)
     scenario_file = _write_scenario(directory, "scenario.yaml", scenario)
-    reproduce = shlex.join(
-        [
-            "feedbacksim",
-            "run",
-            str(scenario_file),
-            "--seed",
-            str(manifest.get("seed")),
-            "--replications",
-            str(manifest.get("replications")),
-        ]
-    )
+    reproduce = _reproduce("run", [scenario_file], manifest, manifest.get("replications"))
     return Report(
         title=scenario.get("name", "scenario"),
         verdict=findings.get("verdict", "pass"),
@@ -289,16 +289,8 @@ def sweep_report(directory: Path) -> Report:
             f"{a}: fail fraction from {min(fractions):.0%} to {max(fractions):.0%} across {len(points)} points"
         )
     scenario_file = _write_scenario(directory, "scenario.yaml", scenario)
-    reproduce = shlex.join(
-        [
-            "feedbacksim",
-            "sweep",
-            str(scenario_file),
-            "--seed",
-            str(manifest.get("seed")),
-            "--replications",
-            str(manifest.get("replications_per_point")),
-        ]
+    reproduce = _reproduce(
+        "sweep", [scenario_file], manifest, manifest.get("replications_per_point")
     )
     return Report(
         title=f"{scenario.get('name', 'scenario')} sweep",
@@ -350,18 +342,7 @@ def compare_report(directory: Path) -> Report:
     better = comparison.get("b_at_least_as_good", False)
     file_a = _write_scenario(directory, "a.yaml", a)
     file_b = _write_scenario(directory, "b.yaml", b)
-    reproduce = shlex.join(
-        [
-            "feedbacksim",
-            "compare",
-            str(file_a),
-            str(file_b),
-            "--seed",
-            str(manifest.get("seed")),
-            "--replications",
-            str(manifest.get("replications")),
-        ]
-    )
+    reproduce = _reproduce("compare", [file_a, file_b], manifest, manifest.get("replications"))
     return Report(
         title=f"{comparison['a']} vs {comparison['b']}",
         verdict="pass" if better else "fail",

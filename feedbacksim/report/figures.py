@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from feedbacksim.report.content import Table
 from feedbacksim.report.style import PALETTE
 
 MAX_EVENT_LINES = 60  # above this, retrains are drawn as a rug rather than as lines
@@ -116,44 +117,25 @@ def _mark_events(ax: Any, events: pd.DataFrame | None) -> None:
         )
 
 
-def verdict_table(summaries: Sequence[dict[str, Any]], verdict: str) -> Any:
-    """The verdict table as a figure: one row per analyzer, failed rows in red."""
+def verdict_table(table: Table, verdict: str) -> Any:
+    """The verdict table as a figure (for slides): the report's analyzer table without its
+    summary column, failed rows in red."""
     import matplotlib.pyplot as plt
 
-    columns = [
-        "analyzer",
-        "severity",
-        "metric",
-        "fail fraction (95% CI)",
-        "median first detection",
-        "verdict",
-    ]
-    rows = []
-    for s in summaries:
-        low, high = s["interval"]
-        detection = "-" if s.get("median_detection") is None else f"t={s['median_detection']:g}"
-        rows.append(
-            [
-                s["analyzer"],
-                s["severity"],
-                s["metric"],
-                f"{s['fail_fraction']:.0%} ({low:.0%}-{high:.0%})",
-                detection,
-                "FAIL" if s["failed"] else "pass",
-            ]
-        )
+    columns = table.columns[:-1]
+    rows = [row[:-1] for row in table.rows]
     fig, ax = plt.subplots(figsize=(11, 0.8 + 0.5 * (len(rows) + 1)))
     ax.axis("off")
     if rows:
-        table = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="left")
-        table.auto_set_font_size(False)
-        table.set_fontsize(11)
-        table.auto_set_column_width(list(range(len(columns))))
-        table.scale(1, 1.6)
-        for i, s in enumerate(summaries, start=1):
-            colour = "#f8d7da" if s["failed"] else "#d4edda"
+        cells = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="left")
+        cells.auto_set_font_size(False)
+        cells.set_fontsize(11)
+        cells.auto_set_column_width(list(range(len(columns))))
+        cells.scale(1, 1.6)
+        for i in range(len(rows)):
+            colour = "#f8d7da" if i in table.failed_rows else "#d4edda"
             for j in range(len(columns)):
-                table[i, j].set_facecolor(colour)
+                cells[i + 1, j].set_facecolor(colour)
     ax.set_title(
         f"verdict: {verdict.upper()}",
         color="#b00020" if verdict == "fail" else "#1b7f3b",
