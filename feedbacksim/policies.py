@@ -128,6 +128,10 @@ class TopKPolicy(Policy):
         n = scores.shape[0]
         k = min(self.k or batch.capacity or 1, n)
         jitter = rng.random(n)
+        if n <= _SMALL and self.epsilon == 0 and scores.dtype.kind == "f":
+            small = _small_top_k(scores, jitter, k)
+            if small is not None:
+                return Decision(scores, *small)
         order = np.lexsort((jitter, -scores))
         chosen = order[:k]
         if self.epsilon > 0:
@@ -138,6 +142,27 @@ class TopKPolicy(Policy):
         top[order[:k]] = 1.0
         propensity = (1.0 - self.epsilon) * top + self.epsilon * k / n
         return Decision(scores, actions, propensity)
+
+
+def _small_top_k(
+    scores: np.ndarray, jitter: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Top-k ``(actions, propensity)`` without exploration, for a short batch of finite scores.
+
+    Python's stable sort on ``(-score, jitter)`` is ``np.lexsort((jitter, -scores))``
+    (ties in both keys keep index order); ``None`` when a score is not finite (numpy
+    orders NaN its own way).
+    """
+    values = scores.tolist()
+    if not all(map(math.isfinite, values)):
+        return None
+    noise = jitter.tolist()
+    order = sorted(range(len(values)), key=lambda i: (-values[i], noise[i]))
+    top = [0.0] * len(values)
+    for i in order[:k]:
+        top[i] = 1.0
+    # epsilon = 0: actions are the top indicator, and propensity = 1.0 * top + 0.0 = top.
+    return np.array(top, dtype=np.intp), np.array(top)
 
 
 def _poisson_tails(means: np.ndarray, units: int) -> np.ndarray:
