@@ -34,6 +34,11 @@ def model_scores(model: Any, features: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(features), dtype=float)
 
 
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether every value is finite (no NaN, no inf): ``np.isfinite(values).all()``, cheaper."""
+    return np.count_nonzero(np.isfinite(values)) == values.size
+
+
 def is_fitted(model: Any) -> bool:
     """Whether ``model`` can predict (scikit-learn's own check)."""
     try:
@@ -141,7 +146,14 @@ class Agent:
         before they are scored (strategic applicants) calls it itself, so that the cases
         face the model that will decide on them.
         """
-        return self._retrain_due() and self.retrain()
+        # _retrain_due inlined: this runs before every decision.
+        every = self.retrain_every
+        if every is not None and self.sim.clock.now - self._last_retrain >= every:
+            return self.retrain()
+        after = self.retrain_after_rows
+        if after is not None and self.data.seen - self._rows_at_retrain >= after:
+            return self.retrain()
+        return False
 
     def observe(self, obs: Observations) -> None:
         """Add rows the environment let this agent see to its training data."""
@@ -164,30 +176,59 @@ class Agent:
         self._last_retrain = now
         self._rows_at_retrain = self.data.seen
         if self._incremental:
-            rows = self.data.unconsumed()
-            if not rows or rows["labels"].shape[0] == 0:
+            start, stop = self.data.consume()
+            n = stop - start
+            if n <= 0:
                 return False
-            candidate, reason = self._fit(self.deployed, rows, incremental=True)
+            candidate, reason = self._partial_fit(self.deployed, start, stop)
         else:
             rows = self.data.rows()
+            n = rows["labels"].shape[0]
             candidate, reason = self._fit(clone(self.model), rows, incremental=False)
+        recorder = self.sim.recorder
         if candidate is None:
-            self.sim.recorder.event(now, "retrain_skipped", self.name, reason)
+            recorder.event(now, "retrain_skipped", self.name, reason)
             return False
         if self.gate is not None and self._fitted:
             accepted, why = self.gate.accept(self, self.deployed, candidate)
             if not accepted:
-                self.sim.recorder.event(now, "deploy_rejected", self.name, why)
+                recorder.event(now, "deploy_rejected", self.name, why)
                 return False
         self.deployed = candidate
         self._fitted = True
         self.retrains += 1
-        self.sim.recorder.event(now, "retrain", self.name, f"rows={rows['labels'].shape[0]}")
+        recorder.event(now, "retrain", self.name, f"rows={n}")
         on_deploy = getattr(self.policy, "on_deploy", None)
         if on_deploy is not None:  # policies whose parameters depend on the deployed model
             on_deploy(self)
-        self.sim.after_retrain(self)
+        if self.sim.retrain_listeners:
+            self.sim.after_retrain(self)
         return True
+
+    def _partial_fit(self, model: Any, start: int, stop: int) -> tuple[Any, str]:
+        """Incremental update of ``model`` on training rows ``start:stop``; as :meth:`_fit`.
+
+        The per-step path of :meth:`retrain`: the same checks and call as
+        ``_fit(model, rows, incremental=True)``, slicing only the columns the fit reads.
+        """
+        cols = self.data.columns()
+        x, y = cols["features"][start:stop], cols["labels"][start:stop]
+        if not (_all_finite(x) and _all_finite(y)):
+            return None, "non-finite values (NaN or inf) in training data"
+        try:
+            if getattr(model, "uses_propensity", False):
+                model.partial_fit(
+                    x,
+                    y,
+                    propensity=cols["propensity"][start:stop],
+                    min_propensity=cols["min_propensity"][start:stop],
+                    rng=self.rng,
+                )
+            else:
+                model.partial_fit(x, y)
+        except Exception as exc:  # noqa: BLE001 - any estimator failure is an event, not a crash
+            return None, f"fit raised {type(exc).__name__}: {exc}"
+        return model, ""
 
     def _fit(
         self, model: Any, rows: dict[str, np.ndarray], *, incremental: bool
@@ -197,7 +238,7 @@ class Agent:
         n = y.shape[0]
         if not incremental and n < self.min_samples:
             return None, f"too few rows: {n} < min_samples {self.min_samples}"
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):  # cheap next to any fit
+        if not (_all_finite(x) and _all_finite(y)):  # cheap next to any fit
             return None, "non-finite values (NaN or inf) in training data"
         if not incremental and is_classifier(model) and np.unique(y).shape[0] < 2:
             return (

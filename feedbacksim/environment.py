@@ -49,6 +49,8 @@ class Environment:
         self.sim = sim
         self.rng = rng
         self.recorder = sim.recorder
+        self._clock = sim.clock  # cached for the per-step record path
+        self._record = sim.recorder.record
         self.agents: dict[str, Agent] = {a.name: a for a in sim.agents}
 
     def start(self) -> None:
@@ -105,7 +107,7 @@ class Environment:
 
     def record(self, metric: str, values: Any) -> None:
         """Record ``values`` (one per group) of ``metric`` at the current time."""
-        self.recorder.record(metric, self.sim.clock.now, values)
+        self._record(metric, self._clock.now, values)
 
     def event(self, kind: str, detail: str = "") -> None:
         """Log a world event (a shock, a policy change...)."""

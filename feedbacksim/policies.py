@@ -7,6 +7,8 @@ that observations caused by a decision can later be corrected for the selection 
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from typing import Annotated
 
 import numpy as np
@@ -56,6 +58,27 @@ def _allocation_probabilities(scores: np.ndarray, epsilon: float) -> np.ndarray:
     return p
 
 
+# Batches up to this size take pure-Python paths where numpy's per-call cost dominates.
+_SMALL = 16
+
+
+def _small_cdf(p: np.ndarray) -> list[float] | None:
+    """``np.cumsum(p)`` as a list, for a short ``p`` of finite non-negative shares, else ``None``.
+
+    ``cumsum`` adds in order, so the running Python sum is the same floats; with
+    non-negative finite terms the CDF is sorted and ``bisect_right`` finds what
+    ``searchsorted(side="right")`` finds.
+    """
+    cdf = []
+    acc = 0.0
+    for v in p.tolist():
+        if not v >= 0.0:  # negative or NaN: leave it to numpy
+            return None
+        acc += v
+        cdf.append(acc)
+    return cdf if acc < math.inf else None
+
+
 @register("policy", "proportional")
 class ProportionalPolicy(Policy):
     """Allocate the batch's ``capacity`` units at random, each with probability proportional to score.
@@ -72,12 +95,15 @@ class ProportionalPolicy(Policy):
         units = 1 if batch.capacity is None else batch.capacity
         if units == 1:
             # One unit: inverse-CDF draw, an order of magnitude cheaper than multinomial.
-            cdf = np.cumsum(p)
-            chosen = min(
-                int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(p) - 1
-            )
-            actions = np.zeros(p.shape[0], dtype=np.int64)
-            actions[chosen] = 1
+            n = p.shape[0]
+            cdf = _small_cdf(p) if n <= _SMALL else None
+            if cdf is None:
+                cdf = np.cumsum(p)
+                chosen = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+            else:
+                chosen = bisect_right(cdf, rng.random() * cdf[-1])
+            actions = np.zeros(n, dtype=np.int64)
+            actions[min(chosen, n - 1)] = 1
         else:
             actions = rng.multinomial(units, p)
         return Decision(scores, actions, p)
@@ -102,6 +128,10 @@ class TopKPolicy(Policy):
         n = scores.shape[0]
         k = min(self.k or batch.capacity or 1, n)
         jitter = rng.random(n)
+        if n <= _SMALL and self.epsilon == 0 and scores.dtype.kind == "f":
+            small = _small_top_k(scores, jitter, k)
+            if small is not None:
+                return Decision(scores, *small)
         order = np.lexsort((jitter, -scores))
         chosen = order[:k]
         if self.epsilon > 0:
@@ -112,6 +142,27 @@ class TopKPolicy(Policy):
         top[order[:k]] = 1.0
         propensity = (1.0 - self.epsilon) * top + self.epsilon * k / n
         return Decision(scores, actions, propensity)
+
+
+def _small_top_k(
+    scores: np.ndarray, jitter: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Top-k ``(actions, propensity)`` without exploration, for a short batch of finite scores.
+
+    Python's stable sort on ``(-score, jitter)`` is ``np.lexsort((jitter, -scores))``
+    (ties in both keys keep index order); ``None`` when a score is not finite (numpy
+    orders NaN its own way).
+    """
+    values = scores.tolist()
+    if not all(map(math.isfinite, values)):
+        return None
+    noise = jitter.tolist()
+    order = sorted(range(len(values)), key=lambda i: (-values[i], noise[i]))
+    top = [0.0] * len(values)
+    for i in order[:k]:
+        top[i] = 1.0
+    # epsilon = 0: actions are the top indicator, and propensity = 1.0 * top + 0.0 = top.
+    return np.array(top, dtype=np.intp), np.array(top)
 
 
 def _poisson_tails(means: np.ndarray, units: int) -> np.ndarray:

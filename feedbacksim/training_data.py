@@ -36,6 +36,7 @@ class TrainingData:
         self._rng = rng
         self._cols: dict[str, np.ndarray] | None = None
         self._n = 0  # rows held
+        self._capacity = 0  # rows the buffers can hold
         self.seen = 0  # rows ever observed
         self.consumed = 0  # rows already given to an incremental fit
 
@@ -45,13 +46,31 @@ class TrainingData:
 
     def add(self, obs: Observations, time: float) -> None:
         """Append observed rows (no copy of existing rows unless the buffer grows)."""
-        m = obs.labels.shape[0]
+        labels = obs.labels
+        m = labels.shape[0]
         if m == 0:
+            return
+        cols_ = self._cols
+        n = self._n
+        if self.window == "all" and cols_ is not None and n + m <= self._capacity:
+            # Fast path (most adds): write each column in place, no dict of the batch.
+            end = n + m
+            features = obs.features
+            cols_["features"][n:end] = features if features.ndim == 2 else features.reshape(m, -1)
+            cols_["labels"][n:end] = labels
+            cols_["groups"][n:end] = 0 if obs.groups is None else obs.groups
+            cols_["propensity"][n:end] = 1.0 if obs.propensity is None else obs.propensity
+            cols_["min_propensity"][n:end] = (
+                1.0 if obs.min_propensity is None else obs.min_propensity
+            )
+            cols_["time"][n:end] = time
+            self._n = end
+            self.seen += m
             return
         # Absent columns are written as scalars (broadcast into the buffer, no temporary array).
         cols: dict[str, Any] = {
             "features": obs.features.reshape(m, -1),
-            "labels": obs.labels,
+            "labels": labels,
             "groups": 0 if obs.groups is None else obs.groups,
             "propensity": 1.0 if obs.propensity is None else obs.propensity,
             "min_propensity": 1.0 if obs.min_propensity is None else obs.min_propensity,
@@ -70,6 +89,7 @@ class TrainingData:
     def _allocate(self, cols: dict[str, Any], capacity: int) -> None:
         features = cols["features"]
         groups = np.asarray(cols["groups"])
+        self._capacity = capacity
         self._cols = {
             "features": np.empty((capacity, features.shape[1])),
             "labels": np.empty(capacity),
@@ -89,6 +109,7 @@ class TrainingData:
                 grown = np.empty((new_cap, *v.shape[1:]), dtype=v.dtype)
                 grown[:n] = v[:n]
                 self._cols[k] = grown
+            self._capacity = new_cap
         for k, v in cols.items():
             self._cols[k][n : n + m] = v
         self._n = n + m
@@ -125,6 +146,23 @@ class TrainingData:
         if self.window == "sliding":
             start = max(0, self._n - self.size)
         return {k: v[start : self._n] for k, v in self._cols.items()}
+
+    def consume(self) -> tuple[int, int]:
+        """Marks the unconsumed rows consumed; returns their ``(start, stop)`` in :meth:`columns`.
+
+        The cheap form of :meth:`unconsumed` for an incremental fit at every step: no dict
+        of slices, the caller slices the columns it needs.
+        """
+        if self._cols is None:
+            return 0, 0
+        start, self.consumed = self.consumed, self._n
+        return start, self._n
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The raw column buffers (rows ``0..len(self)`` are held; do not modify)."""
+        if self._cols is None:
+            return {}
+        return self._cols
 
     def unconsumed(self) -> dict[str, np.ndarray]:
         """Rows not yet given to an incremental fit; marks them consumed."""

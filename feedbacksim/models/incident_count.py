@@ -70,7 +70,13 @@ class IncidentCountModel(RegressorMixin, BaseEstimator):
         regions = np.asarray(X)[:, 0].astype(np.int64)
         y = np.asarray(y, dtype=float)
         counts = self.counts_
-        if regions.size and (regions.min() < 0 or regions.max() >= counts.shape[0]):
+        k = counts.shape[0]
+        if regions.size <= 64:  # a short batch: Python's min/max beat two numpy reductions
+            listed = regions.tolist()
+            outside = bool(listed) and (min(listed) < 0 or max(listed) >= k)
+        else:
+            outside = regions.min() < 0 or regions.max() >= k
+        if outside:
             raise ValueError(f"region index outside 0..{counts.shape[0] - 1}")
         counts += np.bincount(
             regions, self._accepted(y, propensity, min_propensity, rng), counts.shape[0]

@@ -87,9 +87,11 @@ class BanditWorld(Environment):
             )
         self.deliver(self.player, obs)
 
-        count = int(decision.actions.sum())
-        self._pulls += count
-        self._best_pulls += int(decision.actions[self._best])
+        actions = decision.actions
+        # Integer counts: the Python sum of the list is exact, and cheaper than a numpy call.
+        count = sum(actions.tolist()) if actions.dtype.kind in "iub" else int(actions.sum())
+        self._pulls += int(count)
+        self._best_pulls += int(actions[self._best])
         self._regret += float(self._gap @ decision.actions)
         self.record("estimate", decision.scores)
         self.record("best_arm_share", self._best_pulls / self._pulls if self._pulls else 0.0)

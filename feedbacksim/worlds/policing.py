@@ -149,11 +149,12 @@ class PolicingWorld(Environment):
             units = self.patrols_per_day
             observed_p = share if units == 1 else 1.0 - (1.0 - share) ** units
             seen = patrolled
+            labels = discovered[seen]
             obs = Observations(
                 self._batch.features[seen],
-                discovered[seen],
+                labels,
                 propensity=observed_p[seen],
-                min_propensity=np.full(int(seen.sum()), observed_p.min()),
+                min_propensity=np.full(labels.shape[0], observed_p.min()),
             )
         self.deliver(self.dispatcher, obs)
         if self.reporting_rate > 0:
