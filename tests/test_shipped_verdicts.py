@@ -5,14 +5,16 @@ fails, 0: pass) and the overrides that keep the run cheap. Each run uses the sce
 own seed. Scales are chosen so that the verdict is far from its rule's edge:
 
 * runaway / invariant / retrain_health / convergence scenarios whose failure happens in
-  every replication (demand, retention, data_feedback, pricing_learned, recommender,
+  every replication (demand, retention, pricing_learned, recommender,
   strategic_classification, lending, performative with eps 1.2) need one or two
-  replications; the passing twins were measured at 0 failing replications of 20.
+  replications; the passing twins were measured at 0 failing replications of 10-20.
+  data_feedback runs away in 8 of 12 replications; with the scenario's seed replications
+  0 and 1 do not and 2 does, so it runs 3.
 * ``fail_if: "lower>x"`` rules need enough replications for the Wilson interval: bandit
   (34% of greedy players lock in) with 40 replications has an expected 14 failures, a lower
   bound near 0.21 > 0.1; its mitigated twin (about 5%) expects 2 failures, lower bound
-  about 0.015. Model collapse (90% runaway) with 30 replications: lower bound near 0.74
-  > 0.5; mitigated (1.5%): 0-1 failures.
+  about 0.015. Model collapse (variance below a quarter for 10 generations: 88-91%) with 30
+  replications: lower bound near 0.7 > 0.5; mitigated (0-0.4%): 0-1 failures.
 * policing's ``any`` rule: the uncorrected loop runs away in 76% of replications, so 4
   replications all miss with probability 0.24^4 = 0.003 (and the seed is fixed); the
   corrected one runs away in 0/200.
@@ -41,7 +43,7 @@ EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
     "attention_dynamic_mitigated.yaml": (PASS, 1, {"horizon": 50}),
     "bandit.yaml": (FAIL, 40, {"horizon": 300}),
     "bandit_mitigated.yaml": (PASS, 40, {"horizon": 300}),
-    "data_feedback.yaml": (FAIL, 1, {}),
+    "data_feedback.yaml": (FAIL, 3, {}),
     "data_feedback_mitigated.yaml": (PASS, 1, {}),
     "demand.yaml": (FAIL, 2, {}),
     "demand_mitigated.yaml": (PASS, 2, {}),
