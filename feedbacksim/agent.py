@@ -10,6 +10,7 @@ event with the reason; the run goes on.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from feedbacksim.cases import Batch, Decision, Observations
 from feedbacksim.policies import Policy
+from feedbacksim.seeding import named_generator
 from feedbacksim.training_data import TrainingData, WindowKind
 
 if TYPE_CHECKING:
@@ -37,6 +39,12 @@ def model_scores(model: Any, features: np.ndarray) -> np.ndarray:
 def _all_finite(values: np.ndarray) -> bool:
     """Whether every value is finite (no NaN, no inf): ``np.isfinite(values).all()``, cheaper."""
     return np.count_nonzero(np.isfinite(values)) == values.size
+
+
+def _unseeded(model: Any) -> bool:
+    """Whether ``model`` has a ``random_state`` parameter left at None (numpy's global state)."""
+    get_params = getattr(model, "get_params", None)
+    return get_params is not None and get_params(deep=False).get("random_state", 0) is None
 
 
 def is_fitted(model: Any) -> bool:
@@ -108,7 +116,13 @@ class Agent:
         self.sim = sim
         self.rng = rng
         self.data = TrainingData(self.window, self.window_size, rng)
-        self.deployed = self.model
+        # A copy: incremental updates change the deployed model in place, and the template
+        # must stay as the scenario built it (a second run of the same Simulation, a gate's
+        # champion).
+        self.deployed = copy.deepcopy(self.model)
+        # Seeds for estimators left with ``random_state=None`` (which would read numpy's
+        # global state): a stream of their own, so seeding them shifts no other draw.
+        self._estimator_seeds = named_generator(sim.seed, f"estimator:{self.name}")
         self._fitted = is_fitted(self.model)
         self._incremental = self.mode == "incremental" or (
             self.mode == "auto" and hasattr(self.model, "partial_fit") and self.window == "all"
@@ -146,7 +160,6 @@ class Agent:
         before they are scored (strategic applicants) calls it itself, so that the cases
         face the model that will decide on them.
         """
-        # _retrain_due inlined: this runs before every decision.
         every = self.retrain_every
         if every is not None and self.sim.clock.now - self._last_retrain >= every:
             return self.retrain()
@@ -159,32 +172,29 @@ class Agent:
         """Add rows the environment let this agent see to its training data."""
         self.data.add(obs, self.sim.now)
 
-    def _retrain_due(self) -> bool:
-        if (
-            self.retrain_every is not None
-            and self.sim.now - self._last_retrain >= self.retrain_every
-        ):
-            return True
-        return (
-            self.retrain_after_rows is not None
-            and self.data.seen - self._rows_at_retrain >= self.retrain_after_rows
-        )
-
     def retrain(self) -> bool:
         """Retrain now; returns whether a new model was deployed."""
         now = self.sim.now
         self._last_retrain = now
         self._rows_at_retrain = self.data.seen
-        if self._incremental:
+        if self._incremental and self._fitted:
+            # Rows of a failed update are dropped with it (the event says why); retrying
+            # them would fail the same way at every later update.
             start, stop = self.data.consume()
             n = stop - start
             if n <= 0:
                 return False
-            candidate, reason = self._partial_fit(self.deployed, start, stop)
+            # With a gate the update goes to a copy, so that a rejected one is not deployed.
+            model = copy.deepcopy(self.deployed) if self.gate is not None else self.deployed
+            candidate, reason = self._partial_fit(model, start, stop)
         else:
+            # A refit, or the first model of an incremental agent: ``fit`` on the window
+            # (a classifier's first ``partial_fit`` would need every class up front).
             rows = self.data.rows()
             n = rows["labels"].shape[0]
-            candidate, reason = self._fit(clone(self.model), rows, incremental=False)
+            candidate, reason = self._fit(clone(self.model), rows)
+            if candidate is not None and self._incremental:
+                self.data.consume()
         recorder = self.sim.recorder
         if candidate is None:
             recorder.event(now, "retrain_skipped", self.name, reason)
@@ -208,8 +218,8 @@ class Agent:
     def _partial_fit(self, model: Any, start: int, stop: int) -> tuple[Any, str]:
         """Incremental update of ``model`` on training rows ``start:stop``; as :meth:`_fit`.
 
-        The per-step path of :meth:`retrain`: the same checks and call as
-        ``_fit(model, rows, incremental=True)``, slicing only the columns the fit reads.
+        The per-step path of :meth:`retrain`: the finite-values check of :meth:`_fit`, on
+        the new rows only, slicing only the columns the fit reads.
         """
         cols = self.data.columns()
         x, y = cols["features"][start:stop], cols["labels"][start:stop]
@@ -230,21 +240,21 @@ class Agent:
             return None, f"fit raised {type(exc).__name__}: {exc}"
         return model, ""
 
-    def _fit(
-        self, model: Any, rows: dict[str, np.ndarray], *, incremental: bool
-    ) -> tuple[Any, str]:
+    def _fit(self, model: Any, rows: dict[str, np.ndarray]) -> tuple[Any, str]:
         """Fit ``model`` on ``rows``; ``(model, "")`` or ``(None, reason)``."""
         x, y = rows["features"], rows["labels"]
         n = y.shape[0]
-        if not incremental and n < self.min_samples:
+        if n < self.min_samples:
             return None, f"too few rows: {n} < min_samples {self.min_samples}"
         if not (_all_finite(x) and _all_finite(y)):  # cheap next to any fit
             return None, "non-finite values (NaN or inf) in training data"
-        if not incremental and is_classifier(model) and np.unique(y).shape[0] < 2:
+        if is_classifier(model) and np.unique(y).shape[0] < 2:
             return (
                 None,
                 f"one class in training labels ({n} rows, all {y[0]:g})" if n else "no rows",
             )
+        if _unseeded(model):
+            model.set_params(random_state=int(self._estimator_seeds.integers(2**31 - 1)))
         kwargs: dict[str, Any] = {}
         if getattr(model, "uses_propensity", False):
             kwargs = {
@@ -253,10 +263,7 @@ class Agent:
                 "rng": self.rng,
             }
         try:
-            if incremental:
-                model.partial_fit(x, y, **kwargs)
-            else:
-                model.fit(x, y, **kwargs)
+            model.fit(x, y, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any estimator failure is an event, not a crash
             return None, f"fit raised {type(exc).__name__}: {exc}"
         return model, ""

@@ -98,13 +98,15 @@ def build_agent(spec: AgentSpec, plugins: list[str]) -> Agent:
 def build_analyzers(spec: ScenarioSpec) -> list[Analyzer]:
     """The scenario's analyzers; names default to ``kind`` and are made unique with a suffix."""
     analyzers = []
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     for a in spec.analyzers:
         params = a.params()
-        name = params.pop("name", None) or a.kind
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            name = f"{name}-{seen[name]}"
+        base = params.pop("name", None) or a.kind
+        name, suffix = base, 1
+        while name in taken:
+            suffix += 1
+            name = f"{base}-{suffix}"
+        taken.add(name)
         analyzers.append(registry.get("analyzer", a.kind).build(params, name=name))
     return analyzers
 

@@ -49,8 +49,14 @@ class ThresholdPolicy(Policy):
 
 
 def _allocation_probabilities(scores: np.ndarray, epsilon: float) -> np.ndarray:
-    """Scores normalized to shares (uniform when they sum to zero), mixed with ``epsilon`` uniform."""
+    """Scores normalized to shares (uniform when they sum to zero), mixed with ``epsilon`` uniform.
+
+    Negative scores (a regressor's predictions can be) count as zero: an allocation share
+    cannot be negative.
+    """
     n = scores.shape[0]
+    if scores.min(initial=0.0) < 0:
+        scores = np.maximum(scores, 0.0)
     total = scores.sum()
     p = scores / total if total > 0 else np.full(n, 1.0 / n)
     if epsilon > 0:
@@ -126,7 +132,7 @@ class TopKPolicy(Policy):
 
     def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
         n = scores.shape[0]
-        k = min(self.k or batch.capacity or 1, n)
+        k = min(self.k or (1 if batch.capacity is None else batch.capacity), n)
         jitter = rng.random(n)
         if n <= _SMALL and self.epsilon == 0 and scores.dtype.kind == "f":
             small = _small_top_k(scores, jitter, k)
@@ -194,7 +200,7 @@ class GreedyAllocationPolicy(Policy):
 
     def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
         n = scores.shape[0]
-        units = batch.capacity or 1
+        units = 1 if batch.capacity is None else batch.capacity
         marginal = _poisson_tails(np.maximum(scores, 0.0), units)
         order = np.lexsort((rng.random(marginal.size), -marginal.ravel()))[:units]
         chosen = order // units

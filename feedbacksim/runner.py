@@ -204,6 +204,8 @@ def run_scenario(
     """
     if replications < 1:
         raise ScenarioError("replications must be at least 1")
+    if not isinstance(seed, int) or seed < 0:
+        raise ScenarioError(f"the seed must be a non-negative integer, got {seed!r}")
     stores = None
     path = Path(directory) if directory is not None else None
     if path is not None:

@@ -182,7 +182,7 @@ class Scenario:
 
         return run_scenario(
             self,
-            replications=replications or self.spec.replications,
+            replications=self.spec.replications if replications is None else replications,
             seed=self.spec.seed if seed is None else seed,
             **runner_options,
         )

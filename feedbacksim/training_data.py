@@ -150,7 +150,7 @@ class TrainingData:
     def consume(self) -> tuple[int, int]:
         """Marks the unconsumed rows consumed; returns their ``(start, stop)`` in :meth:`columns`.
 
-        The cheap form of :meth:`unconsumed` for an incremental fit at every step: no dict
+        For an incremental fit at every step: no dict
         of slices, the caller slices the columns it needs.
         """
         if self._cols is None:
@@ -163,10 +163,3 @@ class TrainingData:
         if self._cols is None:
             return {}
         return self._cols
-
-    def unconsumed(self) -> dict[str, np.ndarray]:
-        """Rows not yet given to an incremental fit; marks them consumed."""
-        if self._cols is None:
-            return {}
-        start, self.consumed = self.consumed, self._n
-        return {k: v[start : self._n] for k, v in self._cols.items()}

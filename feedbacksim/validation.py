@@ -35,6 +35,7 @@ from feedbacksim.schema import (
     ComponentSpec,
     DataSpec,
     InlineComponentSpec,
+    RetrainSpec,
     ScenarioSpec,
 )
 from feedbacksim.sources import KeyPath, SourceMap
@@ -449,6 +450,18 @@ class _Checker:
             data = _quiet(DataSpec, item.get("data", {}))
             if data is not None and data.window != "all" and data.size is None:
                 self.add((*loc, "data", "window"), f"a {data.window} window needs a size")
+            retrain = _quiet(RetrainSpec, item.get("retrain", {}))
+            if (
+                data is not None
+                and retrain is not None
+                and retrain.mode == "incremental"
+                and data.window != "all"
+            ):
+                self.add(
+                    (*loc, "retrain", "mode"),
+                    f"incremental updates learn from every new row once, so they need data.window 'all' "
+                    f"(found {data.window!r}); use mode 'refit' to train on a {data.window} window",
+                )
             agent = _quiet(AgentSpec, item)
             check_agent = getattr(env.component.cls, "check_agent", None) if env else None
             if agent is not None and env is not None and env.params is not None and check_agent:
@@ -472,6 +485,20 @@ class _Checker:
         for key in unknown:
             hint = suggest(str(key), known) or f"; known: {', '.join(known)}"
             self.add((*loc, "model", "params", key), f"unknown parameter {key!r}{hint}")
+        if not unknown:
+            self.estimator_values(component.cls, spec.params, (*loc, "model", "params"))
+
+    def estimator_values(self, cls: type, params: Mapping[str, Any], loc: KeyPath) -> None:
+        """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``)."""
+        validate = getattr(cls, "_validate_params", None)
+        if validate is None:
+            return
+        try:
+            cls(**params)._validate_params()
+        except (ValueError, TypeError) as exc:
+            message = str(exc).split("\n")[0]
+            key = next((k for k in params if repr(k) in message or f"'{k}'" in message), None)
+            self.add((*loc, key) if key else loc, message)
 
     def analyzers(self, plugins: list[str], env: _World | None) -> None:
         raw = self.data.get("analyzers")

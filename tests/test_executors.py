@@ -50,7 +50,9 @@ def test_serial_processes_and_dask_give_identical_frames(scenario, pool, cluster
         replications=6, seed=5, address=cluster.scheduler_address, directory=tmp_path / "run"
     )
     expected = serial.to_frame()
-    assert len(expected) == 6 * 300 * expected["metric"].nunique() * 2  # replications x days x metrics x regions
+    assert (
+        len(expected) == 6 * 300 * expected["metric"].nunique() * 2
+    )  # replications x days x metrics x regions
     pd.testing.assert_frame_equal(processes.to_frame(), expected, check_exact=True)
     pd.testing.assert_frame_equal(dask.to_frame(), expected, check_exact=True)
     assert processes.findings == serial.findings == dask.findings

@@ -76,3 +76,14 @@ class ConstantModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         p = np.full(len(X), self.probability)
         return np.column_stack([1 - p, p])
+
+
+@register("model", "toy-failing")
+class FailingModel(ClassifierMixin, BaseEstimator):
+    """An estimator whose fit always raises, as a broken model in production would."""
+
+    def fit(self, X, y):
+        raise RuntimeError("solver diverged")
+
+    def predict_proba(self, X):
+        raise AssertionError("never fitted, never asked")

@@ -58,6 +58,8 @@ def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, 
     """Keyword arguments for the runner from the parsed options."""
     if args.replications is not None and args.replications < 1:
         raise ScenarioError("--replications must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError("--seed must be a non-negative integer")
     if args.workers is not None and args.workers < 1:
         raise ScenarioError("--workers must be at least 1")
     if args.resume is not None and args.out is not None and args.resume != args.out:
