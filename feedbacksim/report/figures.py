@@ -46,10 +46,11 @@ def metric_bands(
     ``reference`` (another metric) is drawn dashed per group; ``events`` are replication 0's
     retrain events; ``detections`` are ``(label, median first detection time)`` pairs.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     times, groups, values = band_arrays(frame, metric)
-    fig, ax = plt.subplots()
+    fig = Figure()
+    ax = fig.subplots()
     low, median, high = np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
     ref = band_arrays(frame, reference) if reference else None
     for g, group in enumerate(groups):
@@ -120,11 +121,12 @@ def _mark_events(ax: Any, events: pd.DataFrame | None) -> None:
 def verdict_table(table: Table, verdict: str) -> Any:
     """The verdict table as a figure (for slides): the report's analyzer table without its
     summary column, failed rows in red."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     columns = table.columns[:-1]
     rows = [row[:-1] for row in table.rows]
-    fig, ax = plt.subplots(figsize=(11, 0.8 + 0.5 * (len(rows) + 1)))
+    fig = Figure(figsize=(11, 0.8 + 0.5 * (len(rows) + 1)))
+    ax = fig.subplots()
     ax.axis("off")
     if rows:
         cells = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="left")

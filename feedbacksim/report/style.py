@@ -1,8 +1,10 @@
-"""One matplotlib style for every figure: non-interactive backend, readable at slide size."""
+"""One matplotlib style for every figure, readable at slide size."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
@@ -25,23 +27,21 @@ RC: dict[str, Any] = {
 
 
 @contextmanager
-def figure_style():
-    """Use the Agg backend and the project's style inside the block; yields ``pyplot``."""
-    import matplotlib
+def figure_style() -> Iterator[None]:
+    """Use the project's style inside the block.
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    Figures are drawn as ``matplotlib.figure.Figure`` objects, never through pyplot's
+    state machine, so building a report changes neither the caller's backend nor its
+    open figures.
+    """
+    import matplotlib
     from cycler import cycler
 
-    rc = {**RC, "axes.prop_cycle": cycler(color=PALETTE)}
-    with plt.rc_context(rc):
-        yield plt
+    with matplotlib.rc_context({**RC, "axes.prop_cycle": cycler(color=PALETTE)}):
+        yield
 
 
-def save(fig: Any, path: Any) -> None:
-    """Save ``fig`` as PNG and release it."""
-    import matplotlib.pyplot as plt
-
+def save(fig: Any, path: Path) -> None:
+    """Save ``fig`` as PNG (Agg), creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
-    plt.close(fig)
