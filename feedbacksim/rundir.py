@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from feedbacksim.files import atomic_write_text
 from feedbacksim.results import Results
 
 VERSIONED_PACKAGES = (
@@ -29,16 +30,6 @@ def default_run_dir(name: str, root: str | os.PathLike[str] = "runs") -> Path:
     """``runs/<name>-<UTC timestamp>/`` (not created)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     return Path(root) / f"{name}-{stamp}"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (no half-written files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def package_versions() -> dict[str, str]:

@@ -156,7 +156,7 @@ def check_plan(directory: Path, plan: dict[str, Any], resume: bool) -> None:
                 "resume it with the same scenario, overrides, seed and replications"
             )
         return
-    from feedbacksim.rundir import atomic_write_text
+    from feedbacksim.files import atomic_write_text
 
     atomic_write_text(path, json.dumps(normalized, indent=2))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -21,28 +20,16 @@ from typing import Any, overload
 import numpy as np
 
 from feedbacksim.analyzers.base import Finding
+from feedbacksim.files import atomic_write
 from feedbacksim.trace import Trace
 
 FINDINGS_KEY = "__findings__"
 _FILE = re.compile(r"^rep-(\d{6,})\.npz$")
 
 
-def plain(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays turned into Python numbers and lists (for JSON)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
 def findings_to_json(findings: Sequence[Finding]) -> str:
     """Findings as a JSON array; :func:`findings_from_json` gives back equal findings."""
-    return json.dumps([plain(f.to_dict()) for f in findings])
+    return json.dumps([f.to_dict() for f in findings])
 
 
 def findings_from_json(text: str) -> list[Finding]:
@@ -83,18 +70,10 @@ class ReplicationStore:
 
     def write(self, index: int, arrays: Mapping[str, np.ndarray], findings_json: str) -> Path:
         """Write replication ``index`` atomically: a temporary file, then ``os.replace``."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        target = self.path(index)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays, **{FINDINGS_KEY: np.array(findings_json)})
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return target
+        findings = {FINDINGS_KEY: np.array(findings_json)}
+        return atomic_write(
+            self.path(index), lambda handle: np.savez(handle, **arrays, **findings), binary=True
+        )
 
     def load_trace(self, index: int) -> Trace:
         """The trace of replication ``index`` (read from its file)."""

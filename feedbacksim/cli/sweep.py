@@ -22,8 +22,9 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
+from feedbacksim.files import atomic_write_text
 from feedbacksim.phase import phase_diagram
-from feedbacksim.rundir import atomic_write_text, default_run_dir, package_versions, write_json
+from feedbacksim.rundir import default_run_dir, package_versions, write_json
 from feedbacksim.sweep import SweepResults, run_sweep
 
 
