@@ -40,7 +40,8 @@ def bayes_bias(positive_rate: float, separation: float) -> float:
     Bayes classifier says 1 for ``x > t = -log(p / (1 - p)) / s``.
     """
     p, s = positive_rate, separation
-    t = -np.log(p / (1.0 - p)) / s
+    with np.errstate(over="ignore"):  # a vanishing separation: t = -+inf, all one class
+        t = -np.log(p / (1.0 - p)) / s
     predicted = p * norm.sf(t - s / 2) + (1.0 - p) * norm.sf(t + s / 2)
     return float(predicted - p)
 
