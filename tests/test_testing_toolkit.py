@@ -324,7 +324,7 @@ def test_plain_assert(run_scenario):
     results = run_scenario({path!r}, overrides={{"environment.params.incident_rates": [0.7, 0.3]}},
                            replications=50, seed=3)
     assert results.replications == 3
-    assert results.scenario.spec.horizon == 120
+    assert results.scenario.spec.horizon == 300
     assert results.verdict == "pass"
 """
 
@@ -334,15 +334,18 @@ def test_plugin_scales_runs_and_attaches_the_last_run_to_a_failing_report(tmp_pa
     test_file = tmp_path / "test_plain.py"
     test_file.write_text(PLAIN_TEST.format(path=str(POLICING)))
     done = run_pytest(
-        test_file, "--feedbacksim-horizon", "120", "--feedbacksim-replications", "3", cwd=tmp_path
+        test_file, "--feedbacksim-horizon", "300", "--feedbacksim-replications", "3", cwd=tmp_path
     )
     output = done.stdout
-    # Scaled: 3 replications of 120 days; the plain assert on the verdict is what fails.
+    # Scaled: 3 replications of 300 days; the plain assert on the verdict is what fails. The
+    # runaway analyzer needs a significant trend, not only a distance: at rates [0.7, 0.3]
+    # and seed 3, 120 days are too short for it (pass), 150 days already fail 2 of 6
+    # group-replications and 300 days all 6, so 300 is far from the edge.
     assert done.returncode == 1 and "assert 'fail' == 'pass'" in output, output
     section = output.split("feedbacksim: reproduce", 1)[1].splitlines()
     assert section[2].startswith("(the test's last run) feedbacksim run ")
     assert (
-        "--set 'environment.params.incident_rates=[0.7, 0.3]' --set horizon=120 "
+        "--set 'environment.params.incident_rates=[0.7, 0.3]' --set horizon=300 "
         "--seed 3 --replications 3"
     ) in section[2]
     refused = run_pytest(test_file, "--feedbacksim-replications", "0", cwd=tmp_path)

@@ -6,8 +6,9 @@ are the deployed model's: its argmax prediction (``labelling="argmax"``) or a dr
 its predicted probability (``labelling="sample"``). Taori & Hashimoto ("Data Feedback
 Loops: Model-driven Amplification of Dataset Biases", ICML 2023) show that if a model
 trained on any data set outputs labels at most delta more biased than that data set, the
-bias after many rounds stays below ``(1 + k/m) * delta``; with m = 0 there is no bound,
-and a calibrated, sampling labeller does not amplify at all.
+bias after many rounds stays below ``(1 + k/m) * delta``; with m = 0 there is no bound
+(recorded as the largest possible bias, ``1 - positive_rate`` when delta > 0), and a
+calibrated, sampling labeller does not amplify at all.
 
 The task: y ~ Bernoulli(positive_rate), x | y ~ N(+-separation/2, 1) in one dimension.
 bias = the deployed model's predicted positive rate (argmax of its probability, measured
@@ -39,7 +40,8 @@ def bayes_bias(positive_rate: float, separation: float) -> float:
     Bayes classifier says 1 for ``x > t = -log(p / (1 - p)) / s``.
     """
     p, s = positive_rate, separation
-    t = -np.log(p / (1.0 - p)) / s
+    with np.errstate(over="ignore"):  # a vanishing separation: t = -+inf, all one class
+        t = -np.log(p / (1.0 - p)) / s
     predicted = p * norm.sf(t - s / 2) + (1.0 - p) * norm.sf(t + s / 2)
     return float(predicted - p)
 
@@ -61,9 +63,12 @@ class DataFeedbackWorld(Environment):
     time_unit = "rounds"
     metrics = {
         "bias": "the model's predicted positive rate (argmax) minus the true positive rate",
-        "label_bias": "the training set's positive share minus the true positive rate",
+        "label_bias": "the training set's positive share minus the true positive rate (0 while it is empty)",
         "delta": "the bias of the Bayes classifier (the human-labelled model's limit)",
-        "bound": "(1 + k/m) * delta; infinite when m = 0",
+        "bound": (
+            "(1 + k/m) * delta, clipped to the possible biases [-positive_rate, "
+            "1 - positive_rate]; with m = 0 (no bound) the end of that range on delta's side"
+        ),
     }
     open_loop_doc = "model-labelled samples get their true labels"
 
@@ -92,7 +97,12 @@ class DataFeedbackWorld(Environment):
         self._eval = Batch(self.population_sample(self.eval_size, self.rng)[0])
         self.delta = bayes_bias(self.positive_rate, self.separation)
         m, k = self.human_labels, self.model_labels
-        self.bound = (1.0 + k / m) * self.delta if m > 0 else np.inf
+        # A predicted positive rate lies in [0, 1], so no bias leaves [-p, 1 - p]: a larger
+        # bound says nothing more, and m = 0 (no bound at all) records the range's end.
+        p = self.positive_rate
+        # (delta = 0, a Bayes classifier that does not amplify, gives 0 for every m.)
+        bound = (1.0 + k / m) * self.delta if m > 0 else np.sign(self.delta)
+        self.bound = float(np.clip(bound, -p, 1.0 - p))
         for metric in self.metrics:
             self.declare(metric)
         self.every(1.0, self.step)
@@ -109,7 +119,7 @@ class DataFeedbackWorld(Environment):
         predicted = self.decide(agent, self._eval).scores >= 0.5
         self.record("bias", predicted.mean() - self.positive_rate)
         labels = agent.data.rows()["labels"]  # what the next refit trains on
-        share = float(labels.mean()) if labels.shape[0] else np.nan
+        share = float(labels.mean()) if labels.shape[0] else self.positive_rate
         self.record("label_bias", share - self.positive_rate)
         self.record("delta", self.delta)
         self.record("bound", self.bound)

@@ -34,7 +34,9 @@ from feedbacksim.environment import Environment
 from feedbacksim.policies import Policy
 from feedbacksim.registry import register
 
-Level = Annotated[float, Field(gt=0)]
+# Mean units a day: from a slow seller (a few a year) up to what a Poisson draw can hold;
+# a level of 0 or a subnormal one makes the forecast ratio (forecast / expected) overflow.
+Level = Annotated[float, Field(ge=1e-3, le=1e9)]
 
 
 def seasonal_factors(day: float, products: int, amplitude: float, period: float) -> np.ndarray:
@@ -74,7 +76,7 @@ class DemandWorld(Environment):
         products: number of products when ``levels`` is not given.
         level_range: ``[low, high]`` of the default levels.
         season_amplitude: relative amplitude of the seasonal factor (0: no seasonality).
-        season_period: days per seasonal cycle.
+        season_period: days per seasonal cycle (at least 1: the world steps daily).
         agent: the forecaster's name (default: the scenario's only agent).
     """
 
@@ -94,7 +96,7 @@ class DemandWorld(Environment):
         products: Annotated[int, Field(ge=1)] = 20,
         level_range: Annotated[list[Level], Field(min_length=2, max_length=2)] | None = None,
         season_amplitude: Annotated[float, Field(ge=0, lt=1)] = 0.3,
-        season_period: Annotated[float, Field(gt=0)] = 7.0,
+        season_period: Annotated[float, Field(ge=1)] = 7.0,
         agent: str | None = None,
     ) -> None:
         self.level_range = level_range or [1.0, 8.0]

@@ -43,6 +43,14 @@ from feedbacksim.registry import register
 Positive = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 QUANTILES = 20_000  # points of the quantile grid the expectations are computed on
+# Rates that keep their last value while their denominator is zero.
+RATES = (
+    "approval_rate",
+    "default_rate",
+    "training_default_rate",
+    "training_band_default_rate",
+    "population_band_default_rate",
+)
 
 
 @register("environment", "lending")
@@ -72,16 +80,20 @@ class LendingWorld(Environment):
     standard normal columns; groups are given with the batch. Label 1 means repaid.
     """
 
+    # Every metric is finite at every tick. A rate whose denominator is zero (no applicant
+    # or no approved applicant of the group that day, no label observed yet during the
+    # first ``label_delay`` days, no applicant in the band yet) keeps the group's last
+    # value; before the group's first value it is 0, a placeholder, not an estimate.
     metrics = {
-        "approval_rate": "share of the day's applicants of the group who were approved",
+        "approval_rate": "share of the day's applicants of the group who were approved (carried forward over days without applicants of the group; 0 before the first)",
         "mean_score": "mean credit score of the group's population",
         "score_change": "mean score of the group now minus at the start",
-        "default_rate": "share of the day's approved applicants of the group who will default",
-        "training_default_rate": "default rate of the labels the lender has observed so far (since deployment)",
-        "training_band_default_rate": "the same, among observed labels of applicants whose score was in band",
+        "default_rate": "share of the day's approved applicants of the group who will default (carried forward over days without approvals of the group; 0 before the first)",
+        "training_default_rate": "default rate of the labels the lender has observed so far (since deployment, pretraining rows excluded; 0 until its first label of the group)",
+        "training_band_default_rate": "the same, among observed labels of applicants whose score was in band (0 until the first)",
         "population_default_rate": "true default probability averaged over the group's population",
-        "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band",
-        "true_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment)",
+        "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
+        "true_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
     open_loop_doc = "every applicant's repayment is observed, approved or not"
 
@@ -129,6 +141,14 @@ class LendingWorld(Environment):
             raise ValueError("score_range must be [low, high] with low < high")
         if not params["band"][0] < params["band"][1]:
             raise ValueError("band must be [low, high] with low < high")
+        shares = np.asarray(params["group_shares"], dtype=float)
+        smallest = np.floor(shares / shares.sum() * params["population_size"]).min()
+        if not smallest >= 1:
+            raise ValueError(
+                "every group needs at least one person: raise population_size or the "
+                "smallest of group_shares (a group's size is its share of population_size, "
+                "rounded down)"
+            )
 
     # -- the world's model (no simulation needed) --------------------------------------
     def repay_probability(self, scores: np.ndarray) -> np.ndarray:
@@ -218,6 +238,9 @@ class LendingWorld(Environment):
         # band and their summed default probability.
         self._observed = np.zeros((4, g))
         self._band_applicants = np.zeros((2, g))
+        # The last defined value of each rate, recorded where today's denominator is zero.
+        self._last = {m: np.zeros(g) for m in RATES}
+        self._last["true_auc"] = np.full(g, 0.5)
         # A stream of its own for measurement samples, so that measuring never shifts the
         # world's draws (a gated and an ungated run see the same applicants).
         self._measure_rng = rng.spawn(1)[0]
@@ -226,12 +249,17 @@ class LendingWorld(Environment):
         self.sim.retrain_listeners.append(self._after_deploy)
         self.every(1.0, self.step)
 
-    def _per_group(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        """Mean of ``values`` per group (NaN for a group with no rows)."""
+    def _record_rate(self, metric: str, numerator: np.ndarray, denominator: np.ndarray) -> None:
+        """Record ``numerator / denominator`` per group; a zero denominator keeps the last value."""
+        last = self._last[metric]
+        defined = denominator > 0
+        last[defined] = numerator[defined] / denominator[defined]
+        self.record(metric, last)
+
+    def _per_group(self, metric: str, values: np.ndarray, groups: np.ndarray) -> None:
+        """Record the mean of ``values`` per group (the last value for a group with no rows)."""
         counts = np.bincount(groups, minlength=self.n_groups)
-        sums = np.bincount(groups, values, self.n_groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return sums / counts
+        self._record_rate(metric, np.bincount(groups, values, self.n_groups), counts)
 
     def step(self) -> None:
         """One day: applicants arrive, the lender decides, outcomes are drawn and scheduled."""
@@ -264,18 +292,17 @@ class LendingWorld(Environment):
         else:
             self._settle(*settle)
 
-        self.record("approval_rate", self._per_group(approved.astype(float), groups))
-        self.record("default_rate", self._per_group(~repaid[approved] * 1.0, groups[approved]))
+        self._per_group("approval_rate", approved.astype(float), groups)
+        self._per_group("default_rate", ~repaid[approved] * 1.0, groups[approved])
         mean = self._score_sum / self._group_sizes
         self.record("mean_score", mean)
         self.record("score_change", mean - self._initial_mean)
         observed, defaults, band_observed, band_defaults = self._observed
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.record("training_default_rate", defaults / observed)
-            self.record("training_band_default_rate", band_defaults / band_observed)
-            self.record(
-                "population_band_default_rate", self._band_applicants[1] / self._band_applicants[0]
-            )
+        self._record_rate("training_default_rate", defaults, observed)
+        self._record_rate("training_band_default_rate", band_defaults, band_observed)
+        self._record_rate(
+            "population_band_default_rate", self._band_applicants[1], self._band_applicants[0]
+        )
         self.record("population_default_rate", self._default_sum / self._group_sizes)
 
     def _settle(
@@ -315,7 +342,7 @@ class LendingWorld(Environment):
 
         features, repaid, groups = self.population_sample(self.auc_sample, self._measure_rng)
         scores = model_scores(agent.deployed, features)
-        auc = np.full(self.n_groups, np.nan)
+        auc = self._last["true_auc"]
         for g in range(self.n_groups):
             mine = groups == g
             if np.unique(repaid[mine]).shape[0] == 2:

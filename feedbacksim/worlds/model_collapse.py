@@ -47,7 +47,8 @@ class ModelCollapseWorld(Environment):
         samples: points generated per generation (M).
         fresh_fraction: share of each generation's points drawn from the true distribution.
         true_mean: mean of the true distribution.
-        true_sd: standard deviation of the true distribution.
+        true_sd: standard deviation of the true distribution (at most 1e150, so that its
+            square is a finite float).
         agent: the generative agent's name (default: the scenario's only agent).
     """
 
@@ -55,7 +56,10 @@ class ModelCollapseWorld(Environment):
     metrics = {
         "fitted_mean": "mean of the deployed generation's Gaussian",
         "fitted_variance": "variance of the deployed generation's Gaussian",
-        "log_variance_ratio": "ln(fitted variance / true variance); 0 when the variance is right",
+        "log_variance_ratio": (
+            "ln(fitted variance / true variance); 0 when the variance is right (a variance that "
+            "collapsed to 0 counts as the smallest normal float, 2.2e-308, to stay finite)"
+        ),
     }
     open_loop_doc = "every sample is drawn from the true distribution"
 
@@ -64,7 +68,7 @@ class ModelCollapseWorld(Environment):
         samples: Annotated[int, Field(ge=2)] = 20,
         fresh_fraction: Probability = 0.0,
         true_mean: float = 0.0,
-        true_sd: Annotated[float, Field(gt=0)] = 1.0,
+        true_sd: Annotated[float, Field(gt=0, le=1e150)] = 1.0,
         agent: str | None = None,
     ) -> None:
         self.samples = samples
@@ -99,4 +103,7 @@ class ModelCollapseWorld(Environment):
         )
         self.record("fitted_mean", mean)
         self.record("fitted_variance", variance)
-        self.record("log_variance_ratio", np.log(variance / self.true_sd**2))
+        # In logs, so that a tiny true_sd (whose square underflows) stays exact; a fitted
+        # variance of exactly 0 (M identical points: collapsed) is floored to stay finite.
+        floored = max(float(variance), np.finfo(float).tiny)
+        self.record("log_variance_ratio", np.log(floored) - 2.0 * np.log(self.true_sd))

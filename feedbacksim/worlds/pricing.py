@@ -42,6 +42,9 @@ from feedbacksim.registry import register
 
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
+# Largest equilibrium price of the pricing-demand world: the least-squares fits of its
+# agents lose their precision on prices (and squares of prices) far beyond it.
+MAX_PRICE = 1e9
 
 
 @register("policy", "set-value")
@@ -136,7 +139,9 @@ class RepricingWorld(Environment):
         highest = max(price_a, self.price_b)
         self.record("price", [price_a, self.price_b])
         self.record("max_price", highest)
-        self.record("ceiling_excess", max(0.0, float(np.log(highest / self.price_ceiling))))
+        # A difference of logs: the ratio of two valid prices can overflow (a tiny ceiling).
+        excess = np.log(highest) - np.log(self.price_ceiling) if highest > 0 else 0.0
+        self.record("ceiling_excess", max(0.0, float(excess)))
 
 
 @register("environment", "pricing-demand")
@@ -198,6 +203,13 @@ class DemandPricingWorld(Environment):
     def check_params(cls, params: dict) -> None:
         if params.get("supply_intercept", 0.0) >= params.get("demand_intercept", 100.0):
             raise ValueError("supply_intercept must be below demand_intercept (else p* <= 0)")
+        gap = params.get("demand_intercept", 100.0) - params.get("supply_intercept", 0.0)
+        slopes = params.get("demand_slope", 1.0) + params.get("supply_slope", 0.8)
+        if not gap / slopes <= MAX_PRICE:
+            raise ValueError(
+                f"the equilibrium price (demand_intercept - supply_intercept) / (demand_slope "
+                f"+ supply_slope) = {gap / slopes:.3g} exceeds {MAX_PRICE:g}: raise the slopes"
+            )
 
     @property
     def equilibrium_price(self) -> float:

@@ -25,7 +25,7 @@ Open loop: slates stay random for the whole run (the recommender never acts).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
@@ -205,6 +205,17 @@ class RecommenderWorld(Environment):
     def check_params(cls, params: dict) -> None:
         if params.get("slate_size", 10) > params.get("n_items", 1000):
             raise ValueError("slate_size must not exceed n_items")
+
+    @classmethod
+    def check_agent(cls, params: dict, agent: Any) -> dict[str, str]:
+        """A slate policy's ``k`` must fit the world's slate (checked at load)."""
+        if agent.policy is None or agent.policy.kind != "slate":
+            return {}
+        k = agent.policy.params().get("k", 10)
+        slate = params.get("slate_size", 10)
+        if isinstance(k, int) and k > slate:
+            return {"policy.k": f"is {k} but environment.params.slate_size is {slate}"}
+        return {}
 
     def start(self) -> None:
         rng = self.rng
