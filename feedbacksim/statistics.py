@@ -216,12 +216,12 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
 
     Returns:
         A :class:`TrendResult` (``tau`` and ``slope`` are the same as in
-        :func:`trend_test`; only the p-value differs).  Series shorter than 4 points
+        :func:`trend_test`; only the p-value differs).  Series shorter than 5 points
         are never significant.
     """
     y = _as_1d(y, "y")
     n = y.size
-    if n < 4:
+    if n < 5:  # the bias correction below divides by n - 4
         return _null_trend(y) if n < 3 else trend_test(y, alpha=0.0)
     t = np.arange(n, dtype=float)
     tau, _ = stats.kendalltau(t, y)

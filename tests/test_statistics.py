@@ -145,6 +145,9 @@ def test_mann_kendall_ar1_is_invariant_to_increasing_transforms() -> None:
 def test_trend_short_and_constant_series() -> None:
     assert not trend_test([1.0, 2.0]).significant_up
     assert not mann_kendall_ar1([1.0, 2.0, 3.0]).significant_up
+    # Four points (e.g. four deployed models): a p-value, never a crash or a detection.
+    four = mann_kendall_ar1([1.0, 2.0, 3.0, 4.0], alpha=0.5)
+    assert four.tau == 1.0 and not four.significant_up
     const = mann_kendall_ar1(np.ones(50))
     assert not const.significant_up and not const.significant_down
     assert const.p_value == 1.0

@@ -51,17 +51,22 @@ QUALITY_PREFIX = "true_"
 DRIFT_METRICS = ("drift_psi", "drift_ks", "drift_wasserstein")
 PROBE_SIZE = 64
 
+#: The metric names each measurement records (``parameters``: ``model_params:<agent>``).
+MEASURED_METRICS: dict[str, frozenset[str]] = {
+    "quality": frozenset(f"{QUALITY_PREFIX}{m}" for m in QUALITY_METRICS),
+    "drift": frozenset(DRIFT_METRICS),
+    "training": frozenset({"train_rows", "train_positive_rate", "train_group_share"}),
+    "parameters": frozenset(),
+}
+PARAMS_PREFIX = "model_params:"
+
 #: Every metric name the monitor may record (``model_params:<agent>`` aside).
-RECORDED_METRICS = frozenset(
-    {f"{QUALITY_PREFIX}{m}" for m in QUALITY_METRICS}
-    | set(DRIFT_METRICS)
-    | {"train_rows", "train_positive_rate", "train_group_share"}
-)
+RECORDED_METRICS = frozenset().union(*MEASURED_METRICS.values())
 
 
 def params_metric(agent: str) -> str:
     """Name of the metric holding ``agent``'s model parameters at each of its retrains."""
-    return f"model_params:{agent}"
+    return f"{PARAMS_PREFIX}{agent}"
 
 
 def group_label(group: Any) -> str:
@@ -112,13 +117,34 @@ class RetrainMonitor:
         self._declared: set[str] = set()
 
     def check(self, environment: Any) -> None:
-        """Raise a clear error when the world cannot provide what is asked of it."""
+        """Raise a clear error when the world cannot provide what is asked of it.
+
+        Also refuses a world that records a metric under a name the framework measures
+        (``true_auc``, ``model_params:<agent>``...): the two would write to one series
+        with different groups, and an analyzer would silently read the wrong one.
+        """
+        world = type(environment).__name__
         missing = self.measures & NEEDS_POPULATION
         if missing and not environment.has_population():
             raise ScenarioError(
-                f"{type(environment).__name__} has no population to sample, so "
+                f"{world} has no population to sample, so "
                 f"{sorted(missing)} cannot be measured; remove the analyzers that need it"
             )
+        for measure in sorted(self.measures):
+            clash = sorted(
+                m
+                for m in environment.metrics
+                if m in MEASURED_METRICS[measure]
+                or (measure == "parameters" and m.startswith(PARAMS_PREFIX))
+            )
+            if clash:
+                raise ScenarioError(
+                    f"{world} records its own metric {clash[0]!r}, and the framework "
+                    f"measures a metric of the same name (the {measure!r} measurement, per "
+                    f"agent) for the analyzers that ask for it; the world's metric must be "
+                    f"renamed (names the framework measures: "
+                    f"{sorted(MEASURED_METRICS[measure]) or [PARAMS_PREFIX + '<agent>']})"
+                )
 
     def attach(self, sim: Simulation) -> None:
         """Listen to ``sim``'s deployments."""

@@ -81,7 +81,7 @@ class LendingWorld(Environment):
         "training_band_default_rate": "the same, among observed labels of applicants whose score was in band",
         "population_default_rate": "true default probability averaged over the group's population",
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band",
-        "true_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment)",
+        "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment)",
     }
     open_loop_doc = "every applicant's repayment is observed, approved or not"
 
@@ -320,4 +320,4 @@ class LendingWorld(Environment):
             mine = groups == g
             if np.unique(repaid[mine]).shape[0] == 2:
                 auc[g] = roc_auc_score(repaid[mine], scores[mine])
-        self.record("true_auc", auc)
+        self.record("group_auc", auc)
