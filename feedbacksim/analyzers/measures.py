@@ -19,10 +19,13 @@ model (``Simulation.retrain_listeners``) and records, for every agent at that mo
 ``parameters``
     the retrained agent's model as a vector, ``model_params:<agent>``: its coefficients
     (``coef_`` and ``intercept_``, or ``counts_``) where they exist, else its predictions
-    on a probe set drawn once per replication from the population.
+    on a probe set drawn once per replication: from the population, or, in a world
+    without one, from the agent's first measured training window (rows of the world's
+    own feature space, in the region the loop showed the agent; fixed from then on, so
+    successive models are compared on the same cases).
 
 Worlds that implement ``population_sample`` get all of it for free; without a population
-only ``training`` and coefficient-based ``parameters`` are available. Samples are drawn
+``training`` and ``parameters`` are available. Samples are drawn
 from the replication's own stream named ``measures``, so measuring never shifts the
 draws of the world or the agents.
 """
@@ -162,6 +165,7 @@ class RetrainMonitor:
         self.agents = [a.name for a in sim.agents]
         self.population = self.env.has_population()
         self.probe = None
+        self.window_probes: dict[str, np.ndarray] = {}
         self.groups: list[Any] | None = None
         if self.population:
             features, _, groups = self.env.population_sample(self.sample_size, self.rng)
@@ -240,8 +244,23 @@ class RetrainMonitor:
         if self.groups is not None:
             self._record("train_group_share", shares)
 
+    def _probe_for(self, agent: Agent) -> np.ndarray | None:
+        """The population probe, else ``PROBE_SIZE`` rows of ``agent``'s first measured window."""
+        if self.probe is not None:
+            return self.probe
+        if agent.name not in self.window_probes:
+            features = agent.data.rows()["features"]
+            n = features.shape[0]
+            if n == 0:
+                return None
+            pick = np.sort(self.rng.choice(n, size=min(PROBE_SIZE, n), replace=False))
+            self.window_probes[agent.name] = np.array(features[pick])
+        return self.window_probes[agent.name]
+
     def _record_parameters(self, agent: Agent) -> None:
-        vector = model_vector(agent.deployed, self.probe)
+        model = agent.deployed
+        has_coefficients = hasattr(model, "coef_") or hasattr(model, "counts_")
+        vector = model_vector(model, None if has_coefficients else self._probe_for(agent))
         if vector is None:
             return
         metric = params_metric(agent.name)
