@@ -146,19 +146,39 @@ def _lag1_autocorr(r: np.ndarray) -> float:
     return float(np.dot(r[:-1], r[1:]) / denom)
 
 
+#: Standard errors by which :func:`mann_kendall_ar1` raises its autocorrelation estimate.
+AR1_SE_INFLATION: float = 1.5
+
+
+def _rank_lag1_autocorr(y: np.ndarray, t: np.ndarray) -> float:
+    """Lag-1 autocorrelation of the noise of ``y``, estimated on its ranks.
+
+    The ranks of ``y`` are detrended with their own Theil-Sen line; the lag-1
+    autocorrelation ``r_R`` of those residuals is mapped to the Pearson scale of Gaussian
+    noise, ``2 sin(pi r_R / 6)`` (the inverse of the rank correlation of a bivariate
+    normal, ``(6/pi) asin(rho/2)``).  Ranks make the estimate invariant to increasing
+    transformations of ``y``, as Kendall's ``S`` is: any noiseless monotone series has
+    ranks ``1..n``, a straight line, so its curvature is not mistaken for autocorrelation.
+    """
+    ranks = stats.rankdata(y)
+    slope, intercept = stats.theilslopes(ranks, t)[:2]
+    r = _lag1_autocorr(ranks - (intercept + slope * t))
+    return float(2.0 * np.sin(np.pi * r / 6.0))
+
+
 def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
     """Mann-Kendall trend test corrected for lag-1 autocorrelation.
 
     Method (Hamed & Rao 1998 variance correction with an AR(1) autocorrelation model):
 
-    1. Remove the Theil-Sen trend from ``y`` and estimate the lag-1 autocorrelation
-       ``r`` of the residuals, bias-corrected as ``(n r + 1) / (n - 4)`` (first-order
-       bias of the sample autocorrelation), then raised by one standard error
-       ``sqrt((1 - r^2) / n)`` so that the noise in ``r`` does not make the test
-       anti-conservative (with the plug-in ``r`` alone the false-alarm rate at
-       ``alpha = 0.05`` was 5.5-6 % for ``phi = 0.5, n = 500`` and 7.8 % for ``n = 30``),
-       and clipped to ``[0, 0.99]``: negative autocorrelation is never used to *shrink*
-       the variance.
+    1. Estimate the lag-1 autocorrelation ``r`` of the noise on the **ranks** of ``y``
+       (as Hamed & Rao do): detrend the ranks with their Theil-Sen line, take the lag-1
+       autocorrelation of the residuals and map it to the Pearson scale of Gaussian
+       noise, ``2 sin(pi r_R / 6)``.  Bias-correct it as ``(n r + 1) / (n - 4)``
+       (first-order bias of the sample autocorrelation), raise it by
+       ``AR1_SE_INFLATION`` (1.5) standard errors ``sqrt((1 - r^2) / n)`` so that the
+       noise in ``r`` does not make the test anti-conservative, and clip it to
+       ``[0, 0.99]``: negative autocorrelation is never used to *shrink* the variance.
     2. Inflate the null variance of Kendall's ``S`` by Hamed & Rao's factor
        ``n/n* = 1 + 2 / (n(n-1)(n-2)) * sum_k (n-k)(n-k-1)(n-k-2) rho_k`` with the AR(1)
        autocorrelations ``rho_k = r**k`` (summed over all lags, vectorized).  For large
@@ -166,13 +186,25 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
     3. ``z = (S - sign(S)) / sqrt(Var(S) * n/n*)`` (continuity-corrected), two-sided
        normal p-value.  ``Var(S)`` includes the usual tie correction.
 
-    Using Pearson ``r**k`` instead of Hamed & Rao's rank autocorrelations slightly
-    over-corrects for Gaussian noise (rank autocorrelation ``(6/pi) asin(rho/2)`` is a
-    little smaller than ``rho``), i.e. errs on the conservative side.  Measured
-    false-alarm rates at ``alpha = 0.05`` on stationary AR(1) noise (1000-2000 series):
-    3.6 % for ``phi`` in {0, 0.3, 0.5, 0.8} at ``n = 500`` (versus ~24 % for
-    :func:`trend_test` at ``phi = 0.5``), 2-4.5 % at ``n = 100``, and up to 7 % for
-    ``phi = 0.8`` at ``n = 30`` -- very short, strongly autocorrelated series remain hard.
+    Why ranks: ``S`` depends on ``y`` only through its ranks, so the correction should
+    too.  The residuals of a *linear* detrend of ``y`` itself keep the curvature of any
+    monotone but curved trend, which reads as autocorrelation close to 1 and inflates the
+    variance until nothing is significant: with that estimate ``sqrt(1..50)`` (tau 1) got
+    ``p = 0.017``, and noiseless geometric or logistic growth over 50 points was never
+    detected at ``alpha = 0.01``.  The ranks of any noiseless monotone series are a
+    straight line, so now all of these get ``p ~ 1e-18``; with AR(1) noise (``phi``
+    0.5, SD a tenth of the rise) over 50 points, detection at ``alpha = 0.01`` went from
+    76 % to 87-91 % for geometric and logistic growth, 90 to 91 % for ``sqrt``, 71 to
+    78 % for ``log``, and 98.8 to 98.4 % for a straight line (500 series each).
+    The rank estimate is a little noisier than the Pearson one, hence 1.5 standard
+    errors instead of 1 (with 1, the false-alarm rate at ``phi = 0.8, n = 30`` was 9.5 %).
+
+    Measured false-alarm rates at ``alpha = 0.05`` on stationary Gaussian AR(1) noise
+    (1000-2000 series): 3.2-3.6 % for ``phi`` in {0, 0.5, 0.8} at ``n = 500`` (versus
+    ~24 % for :func:`trend_test` at ``phi = 0.5``), 2.5-2.7 % at ``n = 100``, 3-4.3 % at
+    ``n = 50``, and 7 % for ``phi = 0.8`` at ``n = 30`` (8.8 % at ``n = 20``) -- very
+    short, strongly autocorrelated series remain hard.  At ``alpha = 0.01``: at most
+    1.4 % for ``n >= 50`` and 2.9 % at ``n = 30, phi = 0.8``.
 
     References:
         Hamed, K. H. & Rao, A. R. (1998). A modified Mann-Kendall trend test for
@@ -184,16 +216,16 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
 
     Returns:
         A :class:`TrendResult` (``tau`` and ``slope`` are the same as in
-        :func:`trend_test`; only the p-value differs).  Series shorter than 4 points
+        :func:`trend_test`; only the p-value differs).  Series shorter than 5 points
         are never significant.
     """
     y = _as_1d(y, "y")
     n = y.size
-    if n < 4:
+    if n < 5:  # the bias correction below divides by n - 4
         return _null_trend(y) if n < 3 else trend_test(y, alpha=0.0)
     t = np.arange(n, dtype=float)
     tau, _ = stats.kendalltau(t, y)
-    slope, intercept = stats.theilslopes(y, t)[:2]
+    slope = stats.theilslopes(y, t)[0]
     if not np.isfinite(tau):  # constant series
         return _trend_result(tau, 1.0, slope, alpha)
 
@@ -205,9 +237,9 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
     s = tau * np.sqrt(n0 * (n0 - n1))
     var_s = (n * (n - 1) * (2 * n + 5) - np.sum(counts * (counts - 1) * (2 * counts + 5))) / 18.0
 
-    r = _lag1_autocorr(y - (intercept + slope * t))
+    r = _rank_lag1_autocorr(y, t)
     r = (n * r + 1.0) / (n - 4.0)
-    r = float(np.clip(r + np.sqrt(max(1.0 - r * r, 0.0) / n), 0.0, 0.99))
+    r = float(np.clip(r + AR1_SE_INFLATION * np.sqrt(max(1.0 - r * r, 0.0) / n), 0.0, 0.99))
     k = np.arange(1, n - 2, dtype=float)  # terms with k >= n-2 vanish
     weights = (n - k) * (n - k - 1) * (n - k - 2)
     factor = 1.0 + 2.0 / (n * (n - 1) * (n - 2)) * float(np.sum(weights * r**k))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from synthetic import series, trace
 
+import feedbacksim
 from feedbacksim.analyzers import ConvergenceAnalyzer
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 N_NULL = 200
 RETRAINS = 40
@@ -59,3 +64,44 @@ def test_noise_and_random_walks_are_not_diverging():
     )
     assert noise / N_NULL <= 0.05
     assert walk / N_NULL <= 0.05
+
+
+def performative(eps: float):
+    return feedbacksim.load(SCENARIOS / "performative.yaml").with_overrides(
+        {
+            "analyzers": [{"kind": "convergence"}],
+            "environment.params.eps": eps,
+            "environment.params.samples_per_round": 10_000,
+            "agents.predictor.data.size": 10_000,
+        }
+    )
+
+
+def test_models_without_coefficients_in_a_world_without_population_are_measured():
+    """The performative world has no population and the ``mean`` model no coefficients.
+
+    Before, nothing was measured and the analyzer passed with no finding at all. Now the
+    model is probed on rows of its first training window: its prediction there is theta,
+    whose steps shrink by eps per retrain (repeated risk minimization; the sampling noise
+    of a step, sigma / sqrt(10,000) = 0.01 against a step of 0.9 * 0.9^38 = 0.016 at the
+    end, widens the rate's interval only a little).
+    """
+    converging = performative(0.9).run(replications=2, seed=1)
+    assert len(converging.findings) == 2
+    for finding in converging.findings:
+        assert finding.metric == "model_params:predictor" and not finding.failed
+        assert finding.evidence["status"] == "converging"
+        assert abs(finding.statistic - 0.9) < 0.02
+        assert finding.evidence["retrains"] >= 35
+    diverging = performative(1.2).run(replications=2, seed=1)
+    assert diverging.verdict == "fail" and len(diverging.findings) == 2
+    for finding in diverging.findings:
+        assert finding.failed and finding.evidence["status"] == "diverging"
+        assert abs(finding.statistic - 1.2) < 0.01
+
+
+def test_a_run_without_retrains_is_reported_not_silent():
+    (finding,) = ConvergenceAnalyzer().analyze(trace(series("theta", np.zeros(10))))
+    assert not finding.failed and "no agent deployed a retrained model" in finding.message
+    (finding,) = ConvergenceAnalyzer(agent="lender").analyze(trace(series("theta", np.zeros(10))))
+    assert not finding.failed and finding.group == "lender"

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from synthetic import ar1, retrain_events, series, trace
 
+import feedbacksim
 from feedbacksim.analyzers import DegradationAnalyzer
+from feedbacksim.analyzers.measures import RetrainMonitor
+from feedbacksim.errors import ScenarioError
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 N_NULL = 200
 RETRAINS = 30
@@ -61,3 +69,40 @@ def test_false_alarms_on_stationary_and_autocorrelated_quality():
         for _ in range(N_NULL)
     )
     assert alarms / N_NULL <= 0.05
+
+
+class _WorldRecordingTrueAuc:
+    """A world that records its own ``true_auc`` (per group): the name the framework measures."""
+
+    metrics = {"true_auc": "AUC per group", "approval_rate": "share approved"}
+
+    @classmethod
+    def has_population(cls) -> bool:
+        return True
+
+
+def test_a_world_metric_named_like_a_measured_one_is_refused():
+    # Before, the monitor declared true_auc over the world's own series: the run crashed
+    # mid-way (broadcasting 2 groups into 1 agent) or, with as many groups as agents,
+    # the analyzer would have read the wrong numbers.
+    with pytest.raises(
+        ScenarioError, match=r"_WorldRecordingTrueAuc records its own metric 'true_auc'"
+    ):
+        RetrainMonitor({"quality"}).check(_WorldRecordingTrueAuc())
+    RetrainMonitor({"training"}).check(_WorldRecordingTrueAuc())  # no clash: fine
+
+
+def test_degradation_runs_on_the_lending_world():
+    scenario = feedbacksim.load(SCENARIOS / "lending.yaml").with_overrides(
+        {"analyzers": [{"kind": "degradation", "sample_size": 1000}], "horizon": 95}
+    )
+    results = scenario.run(replications=1, seed=3)
+    trace = results.trace(0)
+    # The framework measures per agent, the world per group, each under its own name.
+    assert trace["true_auc"].groups == ("lender",)
+    assert len(trace["group_auc"].groups) == 2
+    # Pretraining and three retrains (t = 30, 60, 90): four measured models.
+    assert trace["true_auc"].values.shape[0] >= 4
+    assert 0.6 < trace["true_auc"].values[-1, 0] < 1.0
+    (finding,) = results.findings
+    assert finding.kind == "degradation" and finding.evidence["deployments"] >= 4

@@ -22,7 +22,9 @@ class ConvergenceAnalyzer(Analyzer):
 
     At each deployment the framework records the model as a vector (``model_params:<agent>``):
     its coefficients where they exist, else its predictions on a probe set drawn once per
-    replication from the true population. The distances between successive models are
+    replication from the true population, or, in a world without one, from the agent's
+    first training window (e.g. the ``mean`` model of the performative world: its
+    prediction on any probe row is its theta). The distances between successive models are
     fitted as ``distance_t ~ rate**t`` (Theil-Sen on the log distances, with its 95%
     interval; :func:`~feedbacksim.statistics.convergence`): converging when the whole
     interval is below 1 (or the steps reach zero), diverging when it is above 1,
@@ -69,7 +71,26 @@ class ConvergenceAnalyzer(Analyzer):
             if self.agent
             else [m[len(prefix) :] for m in trace.metrics if m.startswith(prefix)]
         )
-        return [self._analyze_agent(trace, agent) for agent in agents]
+        if not agents:
+            return [self._nothing_measured("", "no agent deployed a retrained model")]
+        return [
+            self._analyze_agent(trace, agent)
+            if params_metric(agent) in trace.metrics
+            else self._nothing_measured(agent, f"{agent} deployed no retrained model")
+            for agent in agents
+        ]
+
+    def _nothing_measured(self, agent: str, why: str) -> Finding:
+        """A non-failing finding that says so: no model sequence, nothing to classify."""
+        return self.finding(
+            failed=False,
+            metric=params_metric(agent) if agent else params_metric("<agent>"),
+            group=agent,
+            statistic=None,
+            threshold=1.0,
+            message=f"Convergence could not be assessed: {why}.",
+            evidence={"status": "undetermined", "retrains": 0},
+        )
 
     def _growing(self, distances: np.ndarray) -> bool:
         positive = distances[distances > 0]

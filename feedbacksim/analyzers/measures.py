@@ -19,10 +19,13 @@ model (``Simulation.retrain_listeners``) and records, for every agent at that mo
 ``parameters``
     the retrained agent's model as a vector, ``model_params:<agent>``: its coefficients
     (``coef_`` and ``intercept_``, or ``counts_``) where they exist, else its predictions
-    on a probe set drawn once per replication from the population.
+    on a probe set drawn once per replication: from the population, or, in a world
+    without one, from the agent's first measured training window (rows of the world's
+    own feature space, in the region the loop showed the agent; fixed from then on, so
+    successive models are compared on the same cases).
 
 Worlds that implement ``population_sample`` get all of it for free; without a population
-only ``training`` and coefficient-based ``parameters`` are available. Samples are drawn
+``training`` and ``parameters`` are available. Samples are drawn
 from the replication's own stream named ``measures``, so measuring never shifts the
 draws of the world or the agents.
 """
@@ -51,17 +54,22 @@ QUALITY_PREFIX = "true_"
 DRIFT_METRICS = ("drift_psi", "drift_ks", "drift_wasserstein")
 PROBE_SIZE = 64
 
+#: The metric names each measurement records (``parameters``: ``model_params:<agent>``).
+MEASURED_METRICS: dict[str, frozenset[str]] = {
+    "quality": frozenset(f"{QUALITY_PREFIX}{m}" for m in QUALITY_METRICS),
+    "drift": frozenset(DRIFT_METRICS),
+    "training": frozenset({"train_rows", "train_positive_rate", "train_group_share"}),
+    "parameters": frozenset(),
+}
+PARAMS_PREFIX = "model_params:"
+
 #: Every metric name the monitor may record (``model_params:<agent>`` aside).
-RECORDED_METRICS = frozenset(
-    {f"{QUALITY_PREFIX}{m}" for m in QUALITY_METRICS}
-    | set(DRIFT_METRICS)
-    | {"train_rows", "train_positive_rate", "train_group_share"}
-)
+RECORDED_METRICS = frozenset().union(*MEASURED_METRICS.values())
 
 
 def params_metric(agent: str) -> str:
     """Name of the metric holding ``agent``'s model parameters at each of its retrains."""
-    return f"model_params:{agent}"
+    return f"{PARAMS_PREFIX}{agent}"
 
 
 def group_label(group: Any) -> str:
@@ -112,13 +120,34 @@ class RetrainMonitor:
         self._declared: set[str] = set()
 
     def check(self, environment: Any) -> None:
-        """Raise a clear error when the world cannot provide what is asked of it."""
+        """Raise a clear error when the world cannot provide what is asked of it.
+
+        Also refuses a world that records a metric under a name the framework measures
+        (``true_auc``, ``model_params:<agent>``...): the two would write to one series
+        with different groups, and an analyzer would silently read the wrong one.
+        """
+        world = type(environment).__name__
         missing = self.measures & NEEDS_POPULATION
         if missing and not environment.has_population():
             raise ScenarioError(
-                f"{type(environment).__name__} has no population to sample, so "
+                f"{world} has no population to sample, so "
                 f"{sorted(missing)} cannot be measured; remove the analyzers that need it"
             )
+        for measure in sorted(self.measures):
+            clash = sorted(
+                m
+                for m in environment.metrics
+                if m in MEASURED_METRICS[measure]
+                or (measure == "parameters" and m.startswith(PARAMS_PREFIX))
+            )
+            if clash:
+                raise ScenarioError(
+                    f"{world} records its own metric {clash[0]!r}, and the framework "
+                    f"measures a metric of the same name (the {measure!r} measurement, per "
+                    f"agent) for the analyzers that ask for it; the world's metric must be "
+                    f"renamed (names the framework measures: "
+                    f"{sorted(MEASURED_METRICS[measure]) or [PARAMS_PREFIX + '<agent>']})"
+                )
 
     def attach(self, sim: Simulation) -> None:
         """Listen to ``sim``'s deployments."""
@@ -136,6 +165,7 @@ class RetrainMonitor:
         self.agents = [a.name for a in sim.agents]
         self.population = self.env.has_population()
         self.probe = None
+        self.window_probes: dict[str, np.ndarray] = {}
         self.groups: list[Any] | None = None
         if self.population:
             features, _, groups = self.env.population_sample(self.sample_size, self.rng)
@@ -214,8 +244,23 @@ class RetrainMonitor:
         if self.groups is not None:
             self._record("train_group_share", shares)
 
+    def _probe_for(self, agent: Agent) -> np.ndarray | None:
+        """The population probe, else ``PROBE_SIZE`` rows of ``agent``'s first measured window."""
+        if self.probe is not None:
+            return self.probe
+        if agent.name not in self.window_probes:
+            features = agent.data.rows()["features"]
+            n = features.shape[0]
+            if n == 0:
+                return None
+            pick = np.sort(self.rng.choice(n, size=min(PROBE_SIZE, n), replace=False))
+            self.window_probes[agent.name] = np.array(features[pick])
+        return self.window_probes[agent.name]
+
     def _record_parameters(self, agent: Agent) -> None:
-        vector = model_vector(agent.deployed, self.probe)
+        model = agent.deployed
+        has_coefficients = hasattr(model, "coef_") or hasattr(model, "counts_")
+        vector = model_vector(model, None if has_coefficients else self._probe_for(agent))
         if vector is None:
             return
         metric = params_metric(agent.name)

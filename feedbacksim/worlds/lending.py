@@ -93,7 +93,7 @@ class LendingWorld(Environment):
         "training_band_default_rate": "the same, among observed labels of applicants whose score was in band (0 until the first)",
         "population_default_rate": "true default probability averaged over the group's population",
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
-        "true_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
+        "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
     open_loop_doc = "every applicant's repayment is observed, approved or not"
 
@@ -240,7 +240,7 @@ class LendingWorld(Environment):
         self._band_applicants = np.zeros((2, g))
         # The last defined value of each rate, recorded where today's denominator is zero.
         self._last = {m: np.zeros(g) for m in RATES}
-        self._last["true_auc"] = np.full(g, 0.5)
+        self._last["group_auc"] = np.full(g, 0.5)
         # A stream of its own for measurement samples, so that measuring never shifts the
         # world's draws (a gated and an ungated run see the same applicants).
         self._measure_rng = rng.spawn(1)[0]
@@ -342,9 +342,9 @@ class LendingWorld(Environment):
 
         features, repaid, groups = self.population_sample(self.auc_sample, self._measure_rng)
         scores = model_scores(agent.deployed, features)
-        auc = self._last["true_auc"]
+        auc = self._last["group_auc"]
         for g in range(self.n_groups):
             mine = groups == g
             if np.unique(repaid[mine]).shape[0] == 2:
                 auc[g] = roc_auc_score(repaid[mine], scores[mine])
-        self.record("true_auc", auc)
+        self.record("group_auc", auc)
