@@ -83,7 +83,7 @@ def test_markdown_golden_verdict(run_dir):
 # check the new numbers against the band figure.
 GOLDEN_RUNAWAY = (
     "- FAIL: runaway (fail) on patrol_share: 4/8 replications (50%, 95% CI 22%-78%); "
-    "median first detection t=209"
+    "median first detection t=99"
 )
 
 
