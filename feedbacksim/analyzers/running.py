@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from feedbacksim.analyzers.base import Analyzer, Finding
-from feedbacksim.analyzers.measures import RetrainMonitor
+from feedbacksim.analyzers.measures import MEASURED_METRICS, RetrainMonitor
 from feedbacksim.trace import MetricSeries, Trace
 
 if TYPE_CHECKING:
@@ -42,9 +42,33 @@ def run_analyzers(
     """Every analyzer's findings on ``trace``, stamped with ``replication``."""
     findings = []
     for analyzer in analyzers:
-        for f in analyzer.analyze_with_twin(trace, twin):
-            findings.append(dataclasses.replace(f, replication=replication))
+        unmeasured = _never_measured(analyzer, trace)
+        if unmeasured:
+            found = [
+                analyzer.finding(
+                    failed=False,
+                    metric=unmeasured[0],
+                    first_detected_at=None,
+                    statistic=None,
+                    threshold=None,
+                    message=(
+                        f"{analyzer.name}: no model was deployed during the run, so "
+                        f"{', '.join(unmeasured)} (measured at each deployment) was never measured."
+                    ),
+                )
+            ]
+        else:
+            found = analyzer.analyze_with_twin(trace, twin)
+        findings.extend(dataclasses.replace(f, replication=replication) for f in found)
     return findings
+
+
+def _never_measured(analyzer: Analyzer, trace: Trace) -> list[str]:
+    """Metrics ``analyzer``'s measurements would have recorded, absent because nothing was deployed."""
+    if trace.events_of("retrain"):
+        return []
+    measured = set().union(*(MEASURED_METRICS[m] for m in analyzer.retrain_measures))
+    return sorted(m for m in measured if m not in trace)
 
 
 class OnlineWatch:
