@@ -229,6 +229,8 @@ def run_pytest(*args, env=None, cwd=ROOT):
             "no:cacheprovider",
             "-W",
             "ignore::DeprecationWarning",
+            "-n",
+            "0",  # one process: the project's addopts would otherwise spread the run with xdist
             *map(str, args),
         ],
         capture_output=True,
