@@ -1,7 +1,7 @@
 """Serial vs process pool vs Dask LocalCluster on the same replications, in one run.
 
-Run: ``python benchmarks/bench_parallel.py [--replications 32] [--horizon 10000]``. Each
-replication is the policing scenario over ``horizon`` days (about 1 s at 10,000 days).
+Run: ``python benchmarks/bench_parallel.py [--replications 32] [--horizon 20000]``. Each
+replication is the policing scenario over ``horizon`` days (about 1 s at 20,000 days).
 Wall times include starting the workers (the pool's spawned processes import the
 package; the LocalCluster starts a scheduler and its workers), because a user pays for
 them. The results of the three executors are checked to be identical. Prints a table.
@@ -32,7 +32,7 @@ def timed(scenario: feedbacksim.Scenario, name: str, replications: int, workers:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=32)
-    parser.add_argument("--horizon", type=int, default=10_000)
+    parser.add_argument("--horizon", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=default_workers())
     args = parser.parse_args()
     scenario = feedbacksim.load(SCENARIO).with_overrides({"horizon": args.horizon})
