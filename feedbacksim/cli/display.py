@@ -8,41 +8,46 @@ from rich.table import Table
 from feedbacksim.results import Results
 
 
+def _estimate(summary) -> str:
+    """An analyzer's own number across replications, e.g. ``amplification 22 (16-31)``."""
+    if "interval" not in summary.estimate or len(summary.estimate) < 2:
+        return "-"
+    name, value = next((k, v) for k, v in summary.estimate.items() if k != "interval")
+    lo, hi = summary.estimate["interval"]
+    return f"{name} {value:.3g} ({lo:.3g}-{hi:.3g})"
+
+
 def verdict_table(results: Results) -> Table:
-    """Analyzer, severity, metric, fail fraction with its 95% interval, median first detection."""
+    """Analyzer, severity, metric, fail fraction with its 95% interval, median first detection.
+
+    The estimate column (an analyzer's own number across replications, with its interval)
+    is shown only when an analyzer has one, so the table fits an 80-column terminal.
+    """
     table = Table(
         title=f"{results.scenario.name}: {results.replications} replications, seed {results.seed}"
     )
-    for column in (
-        "analyzer",
-        "severity",
-        "metric",
-        "fail fraction (95% CI)",
-        "median first detection",
-        "estimate (95% CI)",
-        "verdict",
-    ):
-        table.add_column(column)
-    for s in results.summaries:
+    estimates = [_estimate(s) for s in results.summaries]
+    columns = ["analyzer", "severity", "metric", "fail fraction (95% CI)", "median first detection"]
+    if any(e != "-" for e in estimates):
+        columns.append("estimate (95% CI)")
+    for column in (*columns, "verdict"):
+        table.add_column(column, overflow="fold")
+    for s, estimate in zip(results.summaries, estimates, strict=True):
         low, high = s.interval
         detection = "-" if s.median_detection is None else f"t={s.median_detection:g}"
         verdict = {"fail": "[red]FAIL[/red]", "warn": "[yellow]WARN[/yellow]"}.get(
             s.status, "[green]pass[/green]"
         )
-        estimate = "-"
-        if "interval" in s.estimate and len(s.estimate) > 1:
-            name, value = next((k, v) for k, v in s.estimate.items() if k != "interval")
-            lo, hi = s.estimate["interval"]
-            estimate = f"{name} {value:.3g} ({lo:.3g}-{hi:.3g})"
-        table.add_row(
+        cells = [
             s.analyzer,
             s.severity,
             s.metric,
             f"{s.fail_fraction:.0%} ({low:.0%}-{high:.0%})",
             detection,
-            estimate,
-            verdict,
-        )
+        ]
+        if len(columns) > 5:
+            cells.append(estimate)
+        table.add_row(*cells, verdict)
     return table
 
 
