@@ -184,10 +184,9 @@ def compare(
 
     With ``directory`` the replications of A and B go to ``directory/a`` and ``directory/b``.
     """
-    from feedbacksim.runner import check_plan, executor_for, run_points
-    from feedbacksim.store import ReplicationStore
+    from feedbacksim.runner import run_stored
 
-    n = replications or a.spec.replications
+    n = a.spec.replications if replications is None else replications
     seed = a.spec.seed if seed is None else seed
     metric = metric or default_metric(a)
     for scenario in (a, b):
@@ -196,30 +195,22 @@ def compare(
             raise ScenarioError(
                 f"metric {metric!r} is not recorded by {scenario.name}; it records {sorted(recorded)}"
             )
-    path = Path(directory) if directory is not None else None
-    stores = None
-    if path is not None:
-        check_plan(
-            path,
-            {
-                "kind": "compare",
-                "a": a.to_dict(),
-                "b": b.to_dict(),
-                "seed": seed,
-                "replications": n,
-            },
-            resume,
-        )
-        stores = [ReplicationStore(path / "a"), ReplicationStore(path / "b")]
-    elif resume:
-        raise ScenarioError("resume needs the run directory")
     started = time.perf_counter()
-    runner, owned = executor_for(executor, workers, address, path)
-    try:
-        results_a, results_b = run_points([a, b], n, seed, runner, stores, True, progress)
-    finally:
-        if owned:
-            runner.close()
+    plan = {"kind": "compare", "a": a.to_dict(), "b": b.to_dict(), "seed": seed, "replications": n}
+    results_a, results_b = run_stored(
+        [a, b],
+        n,
+        seed,
+        plan,
+        ["a", "b"],
+        keep_traces=True,
+        executor=executor,
+        workers=workers,
+        address=address,
+        directory=directory,
+        resume=resume,
+        progress=progress,
+    )
     return summarize_comparison(
         results_a, results_b, metric, wall_time=time.perf_counter() - started
     )

@@ -202,6 +202,49 @@ def run_scenario(
         resume: Continue the run in ``directory``, skipping complete replications.
         progress: Progress display (default: none).
     """
+    plan = {
+        "kind": "run",
+        "scenario": scenario.to_dict(),
+        "seed": seed,
+        "replications": replications,
+    }
+    return run_stored(
+        [scenario],
+        replications,
+        seed,
+        plan,
+        ["replications"],
+        keep_traces=True,
+        executor=executor,
+        workers=workers,
+        address=address,
+        directory=directory,
+        resume=resume,
+        progress=progress,
+    )[0]
+
+
+def run_stored(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    plan: dict[str, Any],
+    folders: Sequence[str],
+    *,
+    keep_traces: bool,
+    executor: str | Executor | None,
+    workers: int | None,
+    address: str | None,
+    directory: str | os.PathLike[str] | None,
+    resume: bool,
+    progress: Progress | None,
+) -> list[Results]:
+    """Run ``scenarios`` over the same replication seeds: what run, sweep and compare share.
+
+    With a ``directory`` (checked against ``plan``, so a resume cannot mix two runs) the
+    replications of scenario i are written to ``directory/folders[i]``; the executor is
+    made here and closed here unless the caller passed one in.
+    """
     if replications < 1:
         raise ScenarioError("replications must be at least 1")
     if not isinstance(seed, int) or seed < 0:
@@ -209,19 +252,13 @@ def run_scenario(
     stores = None
     path = Path(directory) if directory is not None else None
     if path is not None:
-        plan = {
-            "kind": "run",
-            "scenario": scenario.to_dict(),
-            "seed": seed,
-            "replications": replications,
-        }
         check_plan(path, plan, resume)
-        stores = [ReplicationStore(path / "replications")]
+        stores = [ReplicationStore(path / folder) for folder in folders]
     elif resume:
         raise ScenarioError("resume needs the run directory")
     runner, owned = executor_for(executor, workers, address, path)
     try:
-        return run_points([scenario], replications, seed, runner, stores, True, progress)[0]
+        return run_points(scenarios, replications, seed, runner, stores, keep_traces, progress)
     finally:
         if owned:
             runner.close()

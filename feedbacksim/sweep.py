@@ -34,7 +34,6 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -428,40 +427,40 @@ def run_sweep(
     ``directory/points/<point>/`` as it completes and ``resume`` skips complete ones;
     without, only findings are kept (a sweep's traces could fill memory).
     """
-    from feedbacksim.runner import check_plan, executor_for, run_points
-    from feedbacksim.store import ReplicationStore
+    from feedbacksim.runner import run_stored
 
     plan = plan or parse_sweep(scenario.spec.sweep)
     if not plan.axes:
         raise ScenarioError(Problem("the scenario has no sweep: block to run", keypath="sweep"))
-    n = replications or plan.replications or scenario.spec.replications
+    n = (
+        replications
+        if replications is not None
+        else plan.replications or scenario.spec.replications
+    )
     seed = scenario.spec.seed if seed is None else seed
     points = plan.points()
     scenarios = point_scenarios(scenario, points)
-    path = Path(directory) if directory is not None else None
-    stores = None
-    if path is not None:
-        check_plan(
-            path,
-            {
-                "kind": "sweep",
-                "scenario": scenario.to_dict(),
-                "plan": plan.to_dict(),
-                "seed": seed,
-                "replications": n,
-            },
-            resume,
-        )
-        stores = [ReplicationStore(path / "points" / f"{p.index:04d}") for p in points]
-    elif resume:
-        raise ScenarioError("resume needs the run directory")
     started = time.perf_counter()
-    runner, owned = executor_for(executor, workers, address, path)
-    try:
-        results = run_points(scenarios, n, seed, runner, stores, False, progress)
-    finally:
-        if owned:
-            runner.close()
+    results = run_stored(
+        scenarios,
+        n,
+        seed,
+        {
+            "kind": "sweep",
+            "scenario": scenario.to_dict(),
+            "plan": plan.to_dict(),
+            "seed": seed,
+            "replications": n,
+        },
+        [f"points/{p.index:04d}" for p in points],
+        keep_traces=False,
+        executor=executor,
+        workers=workers,
+        address=address,
+        directory=directory,
+        resume=resume,
+        progress=progress,
+    )
     return SweepResults(
         plan,
         points,
