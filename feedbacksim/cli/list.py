@@ -9,18 +9,13 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
+from feedbacksim.cli.options import add_plugin_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``list`` subcommand."""
     parser = sub.add_parser("list", help="list registered components and their parameters")
-    parser.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="include the components that MODULE registers",
-    )
+    add_plugin_option(parser, "include the components that MODULE registers")
     parser.set_defaults(handler=handle)
 
 
@@ -48,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from feedbacksim.cli.schema import import_plugins
+    from feedbacksim.cli.options import import_plugins
     from feedbacksim.registry import CATEGORIES, registry
 
     import_plugins(args.plugins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from typing import Any
 
 import yaml
@@ -21,14 +22,23 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH=VALUE",
         help="override a key, e.g. agents.dispatcher.policy.epsilon=0.1 (value parsed as YAML)",
     )
+    add_plugin_option(parser, "allow the scenario to import components from MODULE")
+
+
+def add_plugin_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--plugin MODULE`` (repeatable)."""
     parser.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="allow the scenario to import components from MODULE",
+        "--plugin", dest="plugins", action="append", default=[], metavar="MODULE", help=help
     )
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import ``--plugin`` modules; one that cannot be imported is an invalid command (exit 2)."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # a plugin's own import may raise anything
+            raise ScenarioError(Problem(f"cannot import plugin module {module!r}: {exc}")) from None
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
