@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
-from sklearn.metrics import log_loss, roc_auc_score
 
 from feedbacksim.agent import model_scores
+from feedbacksim.quality import auc, log_loss
 from feedbacksim.registry import register
 
 if TYPE_CHECKING:
@@ -51,8 +51,8 @@ class ChampionChallengerGate:
         """The metric, oriented so that higher is better."""
         scores = model_scores(model, features)
         if self.metric == "auc":
-            return float(roc_auc_score(labels, scores))
-        return -float(log_loss(labels, np.clip(scores, 1e-12, 1 - 1e-12), labels=[0, 1]))
+            return auc(labels, scores)
+        return -log_loss(labels, scores)
 
     def accept(self, agent: Agent, champion: Any, challenger: Any) -> tuple[bool, str]:
         """Whether ``challenger`` may replace ``champion``, and why."""

@@ -35,6 +35,12 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean binary cross-entropy, scores clipped to [EPS, 1 - EPS]."""
+    clipped = np.clip(scores, EPS, 1.0 - EPS)
+    return float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log1p(-clipped)))
+
+
 def expected_calibration_error(labels: np.ndarray, scores: np.ndarray) -> float:
     """ECE: bin-size-weighted mean |mean label - mean score| over 10 equal-width bins.
 
@@ -59,10 +65,9 @@ def model_quality(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     out["rmse"] = float(np.sqrt(np.mean((s - y) ** 2)))
     binary = np.isin(y, (0.0, 1.0)).all() and s.min() >= 0.0 and s.max() <= 1.0
     if binary:
-        clipped = np.clip(s, EPS, 1.0 - EPS)
         out["auc"] = auc(y, s)
         out["accuracy"] = float(np.mean((s >= 0.5) == (y > 0.5)))
-        out["log_loss"] = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped)))
+        out["log_loss"] = log_loss(y, s)
         out["brier"] = float(np.mean((s - y) ** 2))
         out["ece"] = expected_calibration_error(y, s)
     return out
