@@ -177,7 +177,7 @@ class Agent:
         now = self.sim.now
         self._last_retrain = now
         self._rows_at_retrain = self.data.seen
-        if self._incremental and self._fitted:
+        if self._incremental and self._fitted and not self.data.frames:
             # Rows of a failed update are dropped with it (the event says why); retrying
             # them would fail the same way at every later update.
             start, stop = self.data.consume()
@@ -246,7 +246,10 @@ class Agent:
         n = y.shape[0]
         if n < self.min_samples:
             return None, f"too few rows: {n} < min_samples {self.min_samples}"
-        if not (_all_finite(x) and _all_finite(y)):  # cheap next to any fit
+        # DataFrame features (a user's Pipeline) may hold missing values on purpose: the
+        # estimator decides, and an estimator that raises is an event like any other.
+        finite_x = _all_finite(x) if isinstance(x, np.ndarray) else True
+        if not (finite_x and _all_finite(y)):  # cheap next to any fit
             return None, "non-finite values (NaN or inf) in training data"
         if is_classifier(model) and np.unique(y).shape[0] < 2:
             return (

@@ -12,6 +12,7 @@ from feedbacksim.models.recommenders import (
     PopularityRecommender,
     RandomRecommender,
 )
+from feedbacksim.models.saved import SavedModel, load_skops
 
 __all__ = [
     "BetaBernoulliModel",
@@ -24,4 +25,6 @@ __all__ = [
     "PoissonDemandModel",
     "PopularityRecommender",
     "RandomRecommender",
+    "SavedModel",
+    "load_skops",
 ]

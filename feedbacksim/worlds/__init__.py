@@ -16,6 +16,7 @@ from feedbacksim.worlds.pricing import (
 from feedbacksim.worlds.recommender import RecommenderWorld, SlatePolicy
 from feedbacksim.worlds.retention import RetentionWorld
 from feedbacksim.worlds.strategic import StrategicClassificationWorld
+from feedbacksim.worlds.tabular import TabularWorld
 
 __all__ = [
     "BanditWorld",
@@ -34,4 +35,5 @@ __all__ = [
     "SetValuePolicy",
     "SlatePolicy",
     "StrategicClassificationWorld",
+    "TabularWorld",
 ]
