@@ -26,6 +26,7 @@ from feedbacksim.agent import Agent
 from feedbacksim.analyzers.base import Analyzer
 from feedbacksim.environment import Environment
 from feedbacksim.models.saved import SavedModel
+from feedbacksim.monitors import build_monitors
 from feedbacksim.registry import Component, params_model_for, registry
 from feedbacksim.schema import AgentSpec, ScenarioSpec
 
@@ -146,6 +147,9 @@ def build_agent(
         unfitted_score=spec.unfitted_score,
         gate=gate,
         pretrain_samples=spec.pretrain.samples,
+        monitors=build_monitors(spec.monitors),
+        on_alarm=spec.retrain.on_alarm,
+        alarm_cooldown=spec.retrain.cooldown,
     )
 
 

@@ -31,8 +31,8 @@ Open loop: every arrival's label is observed, whatever the decision.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
