@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+from scipy.stats import chi2_contingency, wasserstein_distance
 
 from feedbacksim.quality import auc, expected_calibration_error
-from feedbacksim.statistics import psi
+from feedbacksim.statistics import ks_statistic, psi
 
 if TYPE_CHECKING:
     from feedbacksim.agent import Agent
@@ -54,7 +54,7 @@ def drift(statistic: str, reference: np.ndarray, current: np.ndarray) -> float:
     if statistic == "psi":
         return psi(reference, current)
     if statistic == "ks":
-        return float(ks_2samp(reference, current).statistic)
+        return ks_statistic(reference, current)
     return float(wasserstein_distance(reference, current))
 
 

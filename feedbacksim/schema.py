@@ -72,7 +72,7 @@ class PretrainSpec(Strict):
 
 
 class MonitorSpec(Strict):
-    """A production monitor of the agent (see :mod:`feedbacksim.monitors`)."""
+    """A production monitor of the agent (see :mod:`feedbacksim.monitors`); names unique per scenario."""
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
     kind: Literal["input_drift", "prediction_drift", "performance"]

@@ -42,7 +42,7 @@ from feedbacksim.agent import model_scores
 from feedbacksim.errors import ScenarioError
 from feedbacksim.quality import QUALITY_METRICS
 from feedbacksim.seeding import named_generator
-from feedbacksim.statistics import psi
+from feedbacksim.statistics import ks_statistic, psi
 
 if TYPE_CHECKING:
     from feedbacksim.agent import Agent
@@ -77,22 +77,6 @@ def group_label(group: Any) -> str:
     if isinstance(group, float) and group.is_integer():
         return str(int(group))
     return str(group)
-
-
-def ks_statistic(reference: np.ndarray, sample: np.ndarray) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic ``max |F_ref - F_sample|``.
-
-    The statistic of ``scipy.stats.ks_2samp`` without its p-value, which costs far more
-    than the statistic on large samples and would be meaningless on a training window of
-    100,000 rows anyway.
-    """
-    a, b = np.sort(reference), np.sort(sample)
-    points = np.concatenate([a, b])
-    gap = (
-        np.searchsorted(a, points, side="right") / a.size
-        - np.searchsorted(b, points, side="right") / b.size
-    )
-    return float(np.abs(gap).max())
 
 
 def model_vector(model: Any, probe: np.ndarray | None) -> np.ndarray | None:

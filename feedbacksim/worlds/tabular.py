@@ -273,8 +273,9 @@ class TabularWorld(Environment):
         model = decider.deployed
 
         def model_logit(x: pd.DataFrame) -> np.ndarray:
-            p = np.clip(model.predict_proba(x)[:, -1], 1e-9, 1 - 1e-9)
-            return logit(p)
+            if hasattr(model, "decision_function"):  # the logit itself, exact for a linear model
+                return np.asarray(model.decision_function(x), dtype=float).reshape(-1)
+            return logit(np.clip(model.predict_proba(x)[:, -1], 1e-12, 1 - 1e-12))
 
         return strategic_move(model_logit, frame, self.shift_list, t, self._steps)
 
