@@ -1,6 +1,9 @@
 """Monitoring under a drift with a known onset: each monitor's detection delay and false alarms, and recovery.
 
-Run: ``python benchmarks/bench_monitoring.py [--replications 200] [--horizon 200] [--workers 2]``.
+Run: ``python benchmarks/bench_monitoring.py [--light] [--replications 200] [--horizon 200]
+[--recover 0.65] [--workers 2] [--out FILE]``; ``--summarize FILE`` prints the tables of a
+partial run. ``--light`` runs the same design on the table's numeric columns from a
+DataFrame (see :func:`light_scenario`), about five times cheaper.
 
 The shipped ``scenarios/monitoring.yaml`` (German credit table, a concept shift on day 120
 that takes the deployed model's true AUC from about 0.83 to about 0.5) is run twice with
@@ -43,7 +46,41 @@ DESIGNS = {
 }
 
 
-def replicate(args: tuple[str, int, float, float]) -> dict:
+NUMERIC = ["no_checking_account", "duration_months", "credit_amount", "age", "installment_rate"]
+
+
+def light_scenario():
+    """The shipped scenario on numeric columns only, from a DataFrame (about 5x cheaper).
+
+    The same table, shift, monitors and designs; the categorical columns are left out but
+    for the one the shift is about, given as a 0/1 column ``no_checking_account``
+    (``checking_status == A14``), and the Pipeline is scaling + logistic regression.
+    """
+    from importlib import resources
+
+    import pandas as pd
+
+    from feedbacksim.scenario import Scenario, read_scenario_file
+
+    table = pd.read_csv(resources.files("feedbacksim") / "data" / "german_credit.csv")
+    table["no_checking_account"] = (table["checking_status"] == "A14").astype(float)
+    data = read_scenario_file(SCENARIO)
+    params = data["environment"]["params"]
+    params["data"], params["features"] = table, NUMERIC
+    shift = params["shifts"][0]
+    shift["column"], shift["value"] = "no_checking_account", 1.0
+    agent = data["agents"][0]
+    agent["model"]["params"]["steps"][0] = [
+        "scale",
+        {"kind": "sklearn.preprocessing.StandardScaler"},
+    ]
+    for monitor in agent["monitors"]:
+        if monitor["name"] == "inputs":
+            monitor["features"] = ["no_checking_account", "duration_months", "credit_amount"]
+    return Scenario.from_dict(data, SCENARIO)
+
+
+def replicate(args: tuple[str, int, float, float, bool]) -> dict:
     """One replication of a design: per-monitor scores and the recovery day."""
     from threadpoolctl import threadpool_limits
 
@@ -51,8 +88,9 @@ def replicate(args: tuple[str, int, float, float]) -> dict:
     from feedbacksim.analyzers.monitoring import MonitoringAnalyzer
     from feedbacksim.seeding import as_seed_sequence
 
-    design, index, horizon, recover = args
-    scenario = feedbacksim.load(SCENARIO).with_overrides({**DESIGNS[design], "horizon": horizon})
+    design, index, horizon, recover, light = args
+    base = light_scenario() if light else feedbacksim.load(SCENARIO)
+    scenario = base.with_overrides({**DESIGNS[design], "horizon": horizon})
     seed = as_seed_sequence(scenario.spec.seed).spawn(index + 1)[index]
     start = time.process_time()
     with threadpool_limits(1):
@@ -137,6 +175,9 @@ def main() -> None:
         "--out", default="bench_monitoring.jsonl", help="one JSON line per replication"
     )
     parser.add_argument("--summarize", help="only print the tables of a (partial) --out file")
+    parser.add_argument(
+        "--light", action="store_true", help="numeric columns only (light_scenario)"
+    )
     args = parser.parse_args()
     if args.summarize:
         rows = [json.loads(line) for line in Path(args.summarize).read_text().splitlines()]
@@ -145,10 +186,14 @@ def main() -> None:
         return
     load = os.getloadavg()[0]
     # Interleaved, so that a partial run holds both designs for the same seeds.
-    jobs = [(d, i, args.horizon, args.recover) for i in range(args.replications) for d in DESIGNS]
+    jobs = [
+        (d, i, args.horizon, args.recover, args.light)
+        for i in range(args.replications)
+        for d in DESIGNS
+    ]
     rows = []
     with ProcessPoolExecutor(args.workers) as pool, open(args.out, "w") as out:
-        for row in pool.map(replicate, jobs, chunksize=2):  # each row saved as it comes
+        for row in pool.map(replicate, jobs):  # each row saved as it comes, in order
             rows.append(row)
             out.write(json.dumps(row) + "\n")
             out.flush()
