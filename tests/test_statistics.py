@@ -1,4 +1,4 @@
-"""Tests for feedbacksim.statistics.
+"""Tests for feedbacksim.analyzers.statistics.
 
 Acceptance tests use fixed seeds and 200 replications.  Each one states the observed
 rate (with these seeds) and the margin to the asserted bound.  Binomial standard errors
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal, stats
 
-from feedbacksim import statistics as st
-from feedbacksim.statistics import (
+from feedbacksim.analyzers import statistics as st
+from feedbacksim.analyzers.statistics import (
     PSI_MAJOR,
     PSI_MODERATE,
     bootstrap_ci,

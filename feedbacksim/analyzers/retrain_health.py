@@ -9,8 +9,8 @@ from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.degradation import agent_series
-from feedbacksim.registry import register
-from feedbacksim.trace import Trace
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 

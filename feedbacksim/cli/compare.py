@@ -24,10 +24,10 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
-from feedbacksim.compare import Comparison, compare, comparison_figure
 from feedbacksim.errors import ScenarioError
-from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.scenario import load
+from feedbacksim.run.compare import Comparison, compare, comparison_figure
+from feedbacksim.run.directory import default_run_dir, package_versions, write_json
+from feedbacksim.scenario.scenario import load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from feedbacksim.results import Results
+from feedbacksim.run.results import Results
 
 
 def _estimate(summary) -> str:

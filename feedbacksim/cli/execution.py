@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from feedbacksim.errors import ScenarioError
-from feedbacksim.executors import EXECUTORS
-from feedbacksim.progress import make_progress
+from feedbacksim.run.executors import EXECUTORS
+from feedbacksim.run.progress import make_progress
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:

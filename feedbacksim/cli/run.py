@@ -11,7 +11,7 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.rundir import default_run_dir, write_run
+from feedbacksim.run.directory import default_run_dir, write_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -22,10 +22,10 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.files import atomic_write_text
-from feedbacksim.phase import phase_diagram
-from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.sweep import SweepResults, run_sweep
+from feedbacksim.report.phase import phase_diagram
+from feedbacksim.run.directory import default_run_dir, package_versions, write_json
+from feedbacksim.run.files import atomic_write_text
+from feedbacksim.run.sweep import SweepResults, run_sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

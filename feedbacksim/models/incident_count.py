@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from feedbacksim.registry import register
+from feedbacksim.core.registry import register
 
 PositiveCount = Annotated[float, Field(gt=0)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from feedbacksim.registry import register
+from feedbacksim.core.registry import register
 
 
 @register("model", "mean")

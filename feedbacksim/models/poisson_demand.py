@@ -23,7 +23,7 @@ import numpy as np
 from scipy import special
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from feedbacksim.registry import register
+from feedbacksim.core.registry import register
 
 # Bisection range of the censored MLE (levels in units per day at seasonal factor 1).
 MIN_LEVEL, MAX_LEVEL = 1e-6, 1e6

@@ -22,7 +22,7 @@ from pydantic import Field
 from sklearn.base import BaseEstimator, RegressorMixin
 from threadpoolctl import ThreadpoolController
 
-from feedbacksim.registry import register
+from feedbacksim.core.registry import register
 
 # The products here are small (attributes have ~20 dimensions): a multi-threaded BLAS only
 # adds synchronization, and on a busy machine it multiplied the CPU time by four.

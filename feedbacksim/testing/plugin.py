@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from feedbacksim.results import Results
-from feedbacksim.scenario import Scenario, load
+from feedbacksim.run.results import Results
+from feedbacksim.scenario.scenario import Scenario, load
 from feedbacksim.testing.assertions import FeedbackLoopFailure
 from feedbacksim.testing.profile import register_profile
 from feedbacksim.testing.reproduce import reproduce_command

@@ -2,7 +2,7 @@
 
 Every component declares its parameters (the keyword arguments of its ``__init__``, with
 pydantic constraints); the run settings and agent sections are declared in
-:mod:`feedbacksim.schema`. The strategies read those declarations, so a drawn value is
+:mod:`feedbacksim.scenario.schema`. The strategies read those declarations, so a drawn value is
 one the scenario accepts: ranges are drawn within the declared bounds, and a range or a
 choice outside them is refused when the strategy is built, with the bounds in the error.
 """
@@ -19,11 +19,11 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from pydantic.fields import FieldInfo
 
-from feedbacksim.components import resolve_model
+from feedbacksim.core.registry import registry
 from feedbacksim.errors import ScenarioError
-from feedbacksim.registry import registry
-from feedbacksim.scenario import Scenario
-from feedbacksim.schema import AgentSpec, ScenarioSpec
+from feedbacksim.scenario.components import resolve_model
+from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.scenario.schema import AgentSpec, ScenarioSpec
 
 Range = tuple[float, float]
 ParamSpec = Range | Sequence[Any] | st.SearchStrategy[Any]

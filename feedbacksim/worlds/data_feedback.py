@@ -28,9 +28,9 @@ import numpy as np
 from pydantic import Field
 from scipy.stats import norm
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 
 def bayes_bias(positive_rate: float, separation: float) -> float:

@@ -36,9 +36,9 @@ from pydantic import Field
 from scipy.special import expit, ndtri
 from sklearn.metrics import roc_auc_score
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Positive = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -338,7 +338,7 @@ class LendingWorld(Environment):
         """Measure the newly deployed model's true AUC per group on a fresh population sample."""
         if agent is not self.lender:
             return
-        from feedbacksim.agent import model_scores
+        from feedbacksim.core.agent import model_scores
 
         features, repaid, groups = self.population_sample(self.auc_sample, self._measure_rng)
         scores = model_scores(agent.deployed, features)

@@ -35,10 +35,10 @@ import numpy as np
 from pydantic import Field
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.policies import Policy
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.policies import Policy
+from feedbacksim.core.registry import register
 
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]

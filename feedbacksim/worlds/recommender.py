@@ -30,10 +30,10 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.policies import Policy, Probability
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.policies import Policy, Probability
+from feedbacksim.core.registry import register
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Concentration = Annotated[float, Field(gt=0)]

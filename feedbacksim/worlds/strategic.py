@@ -42,11 +42,11 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.agent import is_fitted
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.policies import ThresholdPolicy
-from feedbacksim.registry import register
+from feedbacksim.core.agent import is_fitted
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.policies import ThresholdPolicy
+from feedbacksim.core.registry import register
 
 DEFAULT_COEF = [1.0, 1.0, 0.8, 0.5]
 DEFAULT_NAMES = ["income", "savings_balance", "open_credit_lines", "years_employed"]

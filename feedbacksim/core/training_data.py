@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from feedbacksim.cases import Observations
+from feedbacksim.core.cases import Observations
 
 WindowKind = Literal["all", "sliding", "reservoir"]
 COLUMNS = ("features", "labels", "groups", "propensity", "min_propensity", "time")

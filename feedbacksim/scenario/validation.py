@@ -1,6 +1,6 @@
 """Validation of a resolved scenario: every problem at once, each with its file, line and key.
 
-The shape of the whole document is checked against :class:`~feedbacksim.schema.ScenarioSpec`;
+The shape of the whole document is checked against :class:`~feedbacksim.scenario.schema.ScenarioSpec`;
 then each block that has the right shape is checked against its component's declaration in
 the registry (environment and model ``params:``, a policy's, gate's or analyzer's inline
 keys), the metrics that analyzers and ``stop_when`` read are checked against what the
@@ -25,11 +25,11 @@ from typing import Any
 
 import pydantic
 
-from feedbacksim.components import ComponentNotAllowed, resolve_model
-from feedbacksim.errors import Problem
-from feedbacksim.expressions import ExpressionError, parse
-from feedbacksim.registry import Component, registry
-from feedbacksim.schema import (
+from feedbacksim.core.expressions import ExpressionError, parse
+from feedbacksim.core.registry import Component, registry
+from feedbacksim.errors import Problem, suggest
+from feedbacksim.scenario.components import ComponentNotAllowed, resolve_model
+from feedbacksim.scenario.schema import (
     MODULE_PATTERN,
     AgentSpec,
     ComponentSpec,
@@ -38,8 +38,7 @@ from feedbacksim.schema import (
     RetrainSpec,
     ScenarioSpec,
 )
-from feedbacksim.sources import KeyPath, SourceMap
-from feedbacksim.yaml_source import suggest
+from feedbacksim.scenario.sources import KeyPath, SourceMap
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _MODULE = re.compile(MODULE_PATTERN)
@@ -76,7 +75,7 @@ def validate(
 
     Args:
         data: the scenario mapping, ``extends:`` resolved.
-        sources: where each key came from (from :func:`feedbacksim.sources.read_source`);
+        sources: where each key came from (from :func:`feedbacksim.scenario.sources.read_source`);
             without it, problems carry key paths but no lines.
         file: the file named by problems whose origin is unknown.
     """
@@ -333,7 +332,7 @@ class _Checker:
 
     def sweep(self) -> None:
         """The ``sweep:`` block (grids, zips, random sampling), checked by the sweep planner."""
-        from feedbacksim.sweep import sweep_problems
+        from feedbacksim.scenario.sweep_block import sweep_problems
 
         raw = self.data.get("sweep")
         if not raw:

@@ -3,7 +3,7 @@
 This layer checks the *shape* of a scenario (keys, types, ranges). Each component's own
 parameters (``environment.params``, ``model.params``, a policy's or an analyzer's inline
 keys) are checked against the component's declaration in the registry by
-:mod:`feedbacksim.scenario`, which also turns every error into a :class:`Problem` with its
+:mod:`feedbacksim.scenario.scenario`, which also turns every error into a :class:`Problem` with its
 key path.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from feedbacksim.expressions import Condition
+from feedbacksim.core.expressions import Condition
 
 MAX_HORIZON = 1e9  # simulated time units; beyond this a run could not finish
 MAX_REPLICATIONS = 1_000_000
@@ -116,7 +116,7 @@ def json_schema() -> dict[str, Any]:
     from pydantic import create_model
     from pydantic.json_schema import models_json_schema
 
-    from feedbacksim.registry import registry
+    from feedbacksim.core.registry import registry
 
     def choice(category: str, inline: bool, fallback: Any) -> Any:
         branches = [_branch(c, inline) for c in registry.components() if c.category == category]

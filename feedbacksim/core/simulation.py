@@ -9,13 +9,13 @@ import numpy as np
 import simpy
 from simpy.core import URGENT, StopSimulation
 
-from feedbacksim.agent import Agent
-from feedbacksim.environment import Environment
-from feedbacksim.seeding import as_seed_sequence, named_generator
-from feedbacksim.trace import Recorder, Trace
+from feedbacksim.core.agent import Agent
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.seeding import as_seed_sequence, named_generator
+from feedbacksim.core.trace import Recorder, Trace
 
 if TYPE_CHECKING:
-    from feedbacksim.expressions import Expression
+    from feedbacksim.core.expressions import Expression
 
 
 class Simulation:

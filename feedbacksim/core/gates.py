@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.agent import model_scores
-from feedbacksim.quality import auc, log_loss
-from feedbacksim.registry import register
+from feedbacksim.core.agent import model_scores
+from feedbacksim.core.quality import auc, log_loss
+from feedbacksim.core.registry import register
 
 if TYPE_CHECKING:
-    from feedbacksim.agent import Agent
+    from feedbacksim.core.agent import Agent
 
 
 @register("gate", "champion-challenger")

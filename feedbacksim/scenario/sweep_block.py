@@ -1,4 +1,4 @@
-"""Sweeps: the ``sweep:`` block of a scenario, its points, and running every point with the same seeds.
+"""The ``sweep:`` block of a scenario: its axes, its points, and the checks of both.
 
 The block maps dotted override paths to values; each entry is one *axis* and the points
 are every combination of the axes (a grid)::
@@ -30,22 +30,16 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:
-    from feedbacksim.executors import Executor
-    from feedbacksim.progress import Progress
-    from feedbacksim.results import Results
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.scenario.scenario import Scenario
 
 RESERVED = ("replications", "zip", "random")
 SPACES = ("linspace", "logspace", "geomspace")
@@ -68,7 +62,7 @@ class Axis:
 
     def tick(self, position: int) -> str:
         """The axis value at ``position`` as short text."""
-        return " / ".join(_short(v) for v in self.values[position])
+        return " / ".join(short_value(v) for v in self.values[position])
 
     def numeric(self) -> np.ndarray | None:
         """The positions as numbers when the axis is one path with scalar values, else None."""
@@ -120,11 +114,11 @@ class SweepPlan:
         }
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
+        return "[" + ", ".join(short_value(v) for v in value) + "]"
     return str(value)
 
 
@@ -317,10 +311,8 @@ def parse_sweep(raw: Any) -> SweepPlan:
 
 def point_scenarios(scenario: Scenario, points: Sequence[SweepPoint]) -> list[Scenario]:
     """The scenario of every point (the base without its ``sweep:`` block, plus the point's overrides)."""
-    from feedbacksim.scenario import Scenario
-
     base = {k: v for k, v in scenario.to_dict().items() if k != "sweep"}
-    base_scenario = Scenario.from_dict(base, scenario.source)
+    base_scenario = type(scenario).from_dict(base, scenario.source)
     out = []
     for point in points:
         try:
@@ -339,135 +331,3 @@ def point_scenarios(scenario: Scenario, points: Sequence[SweepPoint]) -> list[Sc
                 ]
             ) from None
     return out
-
-
-@dataclass
-class SweepResults:
-    """Results of every point of a sweep, with the plan that produced them."""
-
-    plan: SweepPlan
-    points: list[SweepPoint]
-    results: list[Results]
-    seed: int
-    replications: int
-    wall_time: float = 0.0
-    scenario_name: str = ""
-    analyzers: list[str] = field(default_factory=list)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per point and analyzer: the point's values, fail fraction and 95% Wilson interval."""
-        rows = []
-        for point, results in zip(self.points, self.results, strict=True):
-            for s in results.summaries:
-                row: dict[str, Any] = {"point": point.index}
-                row.update({path: _cell(v) for path, v in point.overrides.items()})
-                row.update(
-                    analyzer=s.analyzer,
-                    replications=s.replications,
-                    failed_replications=s.failed_replications,
-                    fail_fraction=s.fail_fraction,
-                    lower=s.interval[0],
-                    upper=s.interval[1],
-                    median_detection=s.median_detection,
-                    verdict="fail" if s.failed else "pass",
-                )
-                rows.append(row)
-        return pd.DataFrame(rows)
-
-    def fail_counts(self, analyzer: str) -> np.ndarray:
-        """Failed replications of ``analyzer`` per point, shaped like the grid of axes."""
-        counts = []
-        for results in self.results:
-            match = [s for s in results.summaries if s.analyzer == analyzer]
-            if not match:
-                raise KeyError(f"no analyzer named {analyzer!r}; known: {self.analyzers}")
-            counts.append(match[0].failed_replications)
-        return np.asarray(counts).reshape(tuple(len(a) for a in self.plan.axes))
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``sweep.json`` document: the plan and every point's analyzer summaries."""
-        return {
-            "scenario": self.scenario_name,
-            "seed": self.seed,
-            "replications_per_point": self.replications,
-            "plan": self.plan.to_dict(),
-            "points": [
-                {
-                    "point": p.index,
-                    "overrides": p.overrides,
-                    "verdict": r.verdict,
-                    "analyzers": [s.to_dict() for s in r.summaries],
-                }
-                for p, r in zip(self.points, self.results, strict=True)
-            ],
-        }
-
-
-def _cell(value: Any) -> Any:
-    return _short(value) if isinstance(value, list | tuple | dict) else value
-
-
-def run_sweep(
-    scenario: Scenario,
-    plan: SweepPlan | None = None,
-    replications: int | None = None,
-    seed: int | None = None,
-    *,
-    executor: str | Executor | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    directory: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    progress: Progress | None = None,
-) -> SweepResults:
-    """Run every point of ``plan`` (default: the scenario's ``sweep:`` block) with the same seeds.
-
-    ``replications`` per point defaults to the block's ``replications``, then the
-    scenario's. With ``directory`` every replication is written to
-    ``directory/points/<point>/`` as it completes and ``resume`` skips complete ones;
-    without, only findings are kept (a sweep's traces could fill memory).
-    """
-    from feedbacksim.runner import run_stored
-
-    plan = plan or parse_sweep(scenario.spec.sweep)
-    if not plan.axes:
-        raise ScenarioError(Problem("the scenario has no sweep: block to run", keypath="sweep"))
-    n = (
-        replications
-        if replications is not None
-        else plan.replications or scenario.spec.replications
-    )
-    seed = scenario.spec.seed if seed is None else seed
-    points = plan.points()
-    scenarios = point_scenarios(scenario, points)
-    started = time.perf_counter()
-    results = run_stored(
-        scenarios,
-        n,
-        seed,
-        {
-            "kind": "sweep",
-            "scenario": scenario.to_dict(),
-            "plan": plan.to_dict(),
-            "seed": seed,
-            "replications": n,
-        },
-        [f"points/{p.index:04d}" for p in points],
-        keep_traces=False,
-        executor=executor,
-        workers=workers,
-        address=address,
-        directory=directory,
-        resume=resume,
-        progress=progress,
-    )
-    return SweepResults(
-        plan,
-        points,
-        results,
-        seed,
-        n,
-        time.perf_counter() - started,
-        scenario.name,
-        [a.name for a in scenario.analyzers()],
-    )

@@ -3,7 +3,7 @@
 :func:`analyze_replication` is what the runner calls for each replication. It simulates
 the open-loop twin first when an analyzer compares against it (same seed, the world's
 ``open_loop`` set, so every random draw that does not depend on decisions is the same),
-attaches the :class:`~feedbacksim.analyzers.measures.RetrainMonitor` when analyzers ask
+attaches the :class:`~feedbacksim.run.measures.RetrainMonitor` when analyzers ask
 for ground-truth measurements, and runs analyzers with ``stop_on_fail`` at retrain
 boundaries, ending the replication at their first failing finding.
 """
@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from feedbacksim.analyzers.base import Analyzer, Finding
-from feedbacksim.analyzers.measures import MEASURED_METRICS, RetrainMonitor
-from feedbacksim.trace import MetricSeries, Trace
+from feedbacksim.core.trace import MetricSeries, Trace
+from feedbacksim.run.measures import MEASURED_METRICS, RetrainMonitor
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from feedbacksim.agent import Agent
-    from feedbacksim.scenario import Scenario
-    from feedbacksim.simulation import Simulation
+    from feedbacksim.core.agent import Agent
+    from feedbacksim.core.simulation import Simulation
+    from feedbacksim.scenario.scenario import Scenario
 
 
 def truncate(trace: Trace, until: float) -> Trace:

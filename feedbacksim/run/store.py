@@ -20,8 +20,8 @@ from typing import Any, overload
 import numpy as np
 
 from feedbacksim.analyzers.base import Finding
-from feedbacksim.files import atomic_write
-from feedbacksim.trace import Trace
+from feedbacksim.core.trace import Trace
+from feedbacksim.run.files import atomic_write
 
 FINDINGS_KEY = "__findings__"
 _FILE = re.compile(r"^rep-(\d{6,})\.npz$")

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AfterValidator
 
-from feedbacksim.yaml_source import suggest
+from feedbacksim.errors import suggest
 
 __all__ = ["FUNCTIONS", "Condition", "Expression", "ExpressionError", "parse"]
 

@@ -18,13 +18,13 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.policies import Policy
-from feedbacksim.seeding import named_generator
-from feedbacksim.training_data import TrainingData, WindowKind
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.policies import Policy
+from feedbacksim.core.seeding import named_generator
+from feedbacksim.core.training_data import TrainingData, WindowKind
 
 if TYPE_CHECKING:
-    from feedbacksim.simulation import Simulation
+    from feedbacksim.core.simulation import Simulation
 
 RetrainMode = Literal["auto", "refit", "incremental"]
 
@@ -64,7 +64,7 @@ class Agent:
     Args:
         name: unique name within a scenario (used in events, seeds and override paths).
         model: the initial (possibly unfitted) estimator.
-        policy: a :class:`~feedbacksim.policies.Policy`.
+        policy: a :class:`~feedbacksim.core.policies.Policy`.
         window: which observed rows a refit trains on: ``all``, ``sliding`` or ``reservoir``.
         window_size: rows kept by a sliding or reservoir window.
         retrain_every: retrain when this much simulated time has passed since the last

@@ -38,38 +38,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from feedbacksim.agent import model_scores
+from feedbacksim.analyzers.measured import (
+    DRIFT_METRICS,
+    MEASURED_METRICS,
+    MEASURES,
+    NEEDS_POPULATION,
+    PARAMS_PREFIX,
+    QUALITY_PREFIX,
+    params_metric,
+)
+from feedbacksim.analyzers.statistics import psi
+from feedbacksim.core.agent import model_scores
+from feedbacksim.core.quality import QUALITY_METRICS
+from feedbacksim.core.seeding import named_generator
 from feedbacksim.errors import ScenarioError
-from feedbacksim.quality import QUALITY_METRICS
-from feedbacksim.seeding import named_generator
-from feedbacksim.statistics import psi
 
 if TYPE_CHECKING:
-    from feedbacksim.agent import Agent
-    from feedbacksim.simulation import Simulation
+    from feedbacksim.core.agent import Agent
+    from feedbacksim.core.simulation import Simulation
 
-MEASURES = ("quality", "drift", "training", "parameters")
-NEEDS_POPULATION = frozenset({"quality", "drift"})
-QUALITY_PREFIX = "true_"
-DRIFT_METRICS = ("drift_psi", "drift_ks", "drift_wasserstein")
 PROBE_SIZE = 64
-
-#: The metric names each measurement records (``parameters``: ``model_params:<agent>``).
-MEASURED_METRICS: dict[str, frozenset[str]] = {
-    "quality": frozenset(f"{QUALITY_PREFIX}{m}" for m in QUALITY_METRICS),
-    "drift": frozenset(DRIFT_METRICS),
-    "training": frozenset({"train_rows", "train_positive_rate", "train_group_share"}),
-    "parameters": frozenset(),
-}
-PARAMS_PREFIX = "model_params:"
-
-#: Every metric name the monitor may record (``model_params:<agent>`` aside).
-RECORDED_METRICS = frozenset().union(*MEASURED_METRICS.values())
-
-
-def params_metric(agent: str) -> str:
-    """Name of the metric holding ``agent``'s model parameters at each of its retrains."""
-    return f"{PARAMS_PREFIX}{agent}"
 
 
 def group_label(group: Any) -> str:

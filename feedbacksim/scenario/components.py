@@ -11,16 +11,16 @@ import importlib
 from sklearn.base import BaseEstimator
 
 import feedbacksim.analyzers  # noqa: F401  (registers built-in analyzers)
-import feedbacksim.gates  # noqa: F401  (registers built-in deployment gates)
-import feedbacksim.group_policies  # noqa: F401  (registers per-group threshold policies)
+import feedbacksim.core.gates  # noqa: F401  (registers built-in deployment gates)
+import feedbacksim.core.group_policies  # noqa: F401  (registers per-group threshold policies)
+import feedbacksim.core.policies  # noqa: F401  (registers built-in policies)
 import feedbacksim.models  # noqa: F401  (registers built-in models)
-import feedbacksim.policies  # noqa: F401  (registers built-in policies)
 import feedbacksim.worlds  # noqa: F401  (registers built-in worlds)
-from feedbacksim.agent import Agent
 from feedbacksim.analyzers.base import Analyzer
-from feedbacksim.environment import Environment
-from feedbacksim.registry import Component, params_model_for, registry
-from feedbacksim.schema import AgentSpec, ScenarioSpec
+from feedbacksim.core.agent import Agent
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import Component, params_model_for, registry
+from feedbacksim.scenario.schema import AgentSpec, ScenarioSpec
 
 
 class ComponentNotAllowed(ValueError):

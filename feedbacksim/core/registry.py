@@ -18,10 +18,10 @@ from typing import Any, TypeVar, get_type_hints
 
 import pydantic
 
-from feedbacksim.yaml_source import suggest
+from feedbacksim.errors import suggest
 
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
-ENTRY_POINT_GROUP = "feedbacksim.components"
+ENTRY_POINT_GROUP = "feedbacksim.scenario.components"
 
 T = TypeVar("T", bound=type)
 
@@ -132,7 +132,7 @@ class Registry:
         return [c for cat in CATEGORIES for _, c in sorted(self._components[cat].items())]
 
     def load_entry_points(self) -> None:
-        """Import installed packages' components (entry-point group ``feedbacksim.components``)."""
+        """Import installed packages' components (entry-point group ``feedbacksim.scenario.components``)."""
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True

@@ -18,23 +18,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedbacksim.analyzers.base import Finding
+from feedbacksim.core.seeding import replication_sequences
+from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
-from feedbacksim.executors import Executor, make_executor
-from feedbacksim.progress import Progress
-from feedbacksim.results import Results
-from feedbacksim.seeding import replication_sequences
-from feedbacksim.store import (
+from feedbacksim.run.executors import Executor, make_executor
+from feedbacksim.run.progress import Progress
+from feedbacksim.run.results import Results
+from feedbacksim.run.store import (
     DiscardedTraces,
     ReplicationStore,
     findings_from_json,
     findings_to_json,
 )
-from feedbacksim.trace import Trace
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.scenario.scenario import Scenario
 
 PLAN_FILE = "plan.json"
 _SCENARIO_CACHE_SIZE = 16
@@ -45,14 +45,14 @@ def run_replication(
     scenario: Scenario, index: int, seed: np.random.SeedSequence
 ) -> tuple[Trace, list[Finding]]:
     """Simulate replication ``index`` (with its open-loop twin and online checks when asked) and analyze it."""
-    from feedbacksim.analyzers.running import analyze_replication
+    from feedbacksim.run.replication import analyze_replication
 
     return analyze_replication(scenario, index, seed)
 
 
 def scenario_from_data(data: dict[str, Any], source: str | None) -> Scenario:
     """The Scenario of ``data`` (as :meth:`Scenario.to_dict` gives it), validated once per process."""
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.scenario.scenario import Scenario
 
     key = json.dumps([data, source], sort_keys=True, default=str)
     scenario = _scenarios.get(key)
@@ -156,7 +156,7 @@ def check_plan(directory: Path, plan: dict[str, Any], resume: bool) -> None:
                 "resume it with the same scenario, overrides, seed and replications"
             )
         return
-    from feedbacksim.files import atomic_write_text
+    from feedbacksim.run.files import atomic_write_text
 
     atomic_write_text(path, json.dumps(normalized, indent=2))
 

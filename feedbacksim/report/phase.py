@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from feedbacksim.statistics import wilson_interval
+from feedbacksim.analyzers.statistics import wilson_interval
 
 if TYPE_CHECKING:
-    from feedbacksim.sweep import Axis, SweepResults
+    from feedbacksim.run.sweep import SweepResults
+    from feedbacksim.scenario.sweep_block import Axis
 
 
 def phase_diagram(sweep: SweepResults, path: str | os.PathLike[str]) -> Path:

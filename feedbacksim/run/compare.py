@@ -23,10 +23,10 @@ from scipy import stats
 from feedbacksim.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from feedbacksim.executors import Executor
-    from feedbacksim.progress import Progress
-    from feedbacksim.results import Results
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.run.executors import Executor
+    from feedbacksim.run.progress import Progress
+    from feedbacksim.run.results import Results
+    from feedbacksim.scenario.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Comparison:
 
 def recorded_metrics(scenario: Scenario) -> list[str]:
     """The metrics the scenario's environment records."""
-    from feedbacksim.registry import registry
+    from feedbacksim.core.registry import registry
 
     return list(registry.get("environment", scenario.spec.environment.kind).cls.metrics)
 
@@ -184,7 +184,7 @@ def compare(
 
     With ``directory`` the replications of A and B go to ``directory/a`` and ``directory/b``.
     """
-    from feedbacksim.runner import run_stored
+    from feedbacksim.run.runner import run_stored
 
     n = a.spec.replications if replications is None else replications
     seed = a.spec.seed if seed is None else seed

@@ -1,6 +1,6 @@
 """Where every value of a scenario came from: file and line, or a ``--set`` override.
 
-A scenario is read with :func:`feedbacksim.yaml_source.load_yaml` (safe, positions kept)
+A scenario is read with :func:`feedbacksim.scenario.yaml_source.load_yaml` (safe, positions kept)
 and its ``extends:`` chain is merged here: mappings merge deeply, lists and scalars
 replace. The merge keeps a :class:`SourceMap` beside the data, so a problem found in the
 resolved scenario points at the file (and line) that defined the offending key: the
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.yaml_source import Located, YamlSourceError, load_yaml, load_yaml_text
+from feedbacksim.scenario.yaml_source import Located, YamlSourceError, load_yaml, load_yaml_text
 
 KeyPath = tuple[Any, ...]
 

@@ -14,8 +14,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Decision
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Decision
+from feedbacksim.core.registry import register
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.agent import model_scores
-from feedbacksim.cases import Batch, Decision
-from feedbacksim.policies import Policy, Probability
-from feedbacksim.registry import register
+from feedbacksim.core.agent import model_scores
+from feedbacksim.core.cases import Batch, Decision
+from feedbacksim.core.policies import Policy, Probability
+from feedbacksim.core.registry import register
 
 if TYPE_CHECKING:
-    from feedbacksim.agent import Agent
+    from feedbacksim.core.agent import Agent
 
 Positive = Annotated[float, Field(gt=0)]
 GRID = 201  # candidate selection rates (or true-positive rates) 0, 0.005, ..., 1

@@ -1,7 +1,7 @@
 """Scenario: a validated description of a world, its agents and analyzers — loaded, overridden, run.
 
 ``feedbacksim.load(path)`` reads a YAML file (``extends:`` resolved), checks it against the
-format (:mod:`feedbacksim.schema`) and each component's declared parameters, and returns
+format (:mod:`feedbacksim.scenario.schema`) and each component's declared parameters, and returns
 a :class:`Scenario`. Every problem is collected into one :class:`ScenarioError`.
 """
 
@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from feedbacksim.components import build_agent, build_analyzers, build_environment
+from feedbacksim.core.expressions import parse
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.expressions import parse
-from feedbacksim.schema import ScenarioSpec
-from feedbacksim.sources import KeyPath, Origin, SourceMap, deep_merge, read_source, read_text
-from feedbacksim.validation import validate
+from feedbacksim.scenario.components import build_agent, build_analyzers, build_environment
+from feedbacksim.scenario.schema import ScenarioSpec
+from feedbacksim.scenario.sources import (
+    KeyPath,
+    Origin,
+    SourceMap,
+    deep_merge,
+    read_source,
+    read_text,
+)
+from feedbacksim.scenario.validation import validate
 
 if TYPE_CHECKING:
     import numpy as np
 
     from feedbacksim.analyzers.base import Analyzer
-    from feedbacksim.results import Results
-    from feedbacksim.simulation import Simulation
+    from feedbacksim.core.simulation import Simulation
+    from feedbacksim.run.results import Results
 
 
 # -- reading files ---------------------------------------------------------------------
@@ -91,6 +98,10 @@ class Scenario:
     Use :func:`load` or :meth:`from_dict` rather than the constructor.
     """
 
+    #: The run layer's entry point behind :meth:`run`. ``import feedbacksim`` sets it: the
+    #: scenario layer never imports the run layer, the package wires the facade.
+    runner: ClassVar[Callable[..., Results] | None] = None
+
     def __init__(
         self,
         data: dict[str, Any],
@@ -155,7 +166,7 @@ class Scenario:
         self, seed: int | np.random.SeedSequence | None = None, replication: int = 0
     ) -> Simulation:
         """One replication's Simulation (fresh environment and agents)."""
-        from feedbacksim.simulation import Simulation
+        from feedbacksim.core.simulation import Simulation
 
         spec = self.spec
         return Simulation(
@@ -178,9 +189,9 @@ class Scenario:
         **runner_options: Any,
     ) -> Results:
         """Run ``replications`` replications (default: the scenario's) from ``seed``."""
-        from feedbacksim.runner import run_scenario
-
-        return run_scenario(
+        if Scenario.runner is None:
+            raise RuntimeError("import feedbacksim to run a scenario")
+        return Scenario.runner(
             self,
             replications=self.spec.replications if replications is None else replications,
             seed=self.spec.seed if seed is None else seed,

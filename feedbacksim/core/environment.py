@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import simpy
 
-from feedbacksim.cases import Batch, Decision, Observations
+from feedbacksim.core.cases import Batch, Decision, Observations
 
 if TYPE_CHECKING:
-    from feedbacksim.agent import Agent
-    from feedbacksim.simulation import Simulation
+    from feedbacksim.core.agent import Agent
+    from feedbacksim.core.simulation import Simulation
 
 
 class Environment:
@@ -131,11 +131,11 @@ class Environment:
     def evaluate_model(self, agent: Agent, n: int, rng: np.random.Generator) -> dict[str, float]:
         """Ground-truth quality of ``agent``'s deployed model on a fresh population sample of ``n``.
 
-        Returns :func:`feedbacksim.quality.model_quality` (AUC, accuracy, log loss, Brier
+        Returns :func:`feedbacksim.core.quality.model_quality` (AUC, accuracy, log loss, Brier
         score, ECE, RMSE; NaN where a metric does not apply or no model is fitted yet).
         """
-        from feedbacksim.agent import model_scores
-        from feedbacksim.quality import model_quality
+        from feedbacksim.core.agent import model_scores
+        from feedbacksim.core.quality import model_quality
 
         features, labels, _ = self.population_sample(n, rng)
         if not agent.fitted:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from feedbacksim.analyzers.base import Analyzer, Finding, plain
-from feedbacksim.statistics import wilson_interval
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.statistics import wilson_interval
+from feedbacksim.core.trace import Trace
 
 if TYPE_CHECKING:
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.scenario.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,10 @@ class Results:
     a large run need not hold every trace in memory.
     """
 
+    #: Writes a saved directory's report (:func:`feedbacksim.report.write_report`). ``import
+    #: feedbacksim`` sets it, so that the run layer never imports the report layer above it.
+    reporter: ClassVar[Callable[[Path], Any] | None] = None
+
     def __init__(
         self,
         scenario: Scenario,
@@ -188,13 +192,11 @@ class Results:
 
     def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
         """Write the run directory (findings.json, metrics, manifest.json) and, by default, its report."""
-        from feedbacksim.rundir import write_run
+        from feedbacksim.run.directory import write_run
 
         out = write_run(self, Path(directory))
-        if report:
-            from feedbacksim.report import write_report
-
-            write_report(out)
+        if report and Results.reporter is not None:
+            Results.reporter(out)
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import tempfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from feedbacksim.files import atomic_write_text
-from feedbacksim.results import Results
+from feedbacksim.run.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from feedbacksim.run.results import Results
 
 VERSIONED_PACKAGES = (
     "feedbacksim",

@@ -1,6 +1,6 @@
 """Ground-truth quality of a model's scores against true labels.
 
-Used by :meth:`feedbacksim.environment.Environment.evaluate_model` on a fresh sample of
+Used by :meth:`feedbacksim.core.environment.Environment.evaluate_model` on a fresh sample of
 the true population, never on what an agent observed (which the loop has biased).
 """
 

@@ -22,9 +22,8 @@ Scalar resolution is otherwise PyYAML's own (YAML 1.1): ``yes``/``on`` are boole
 from __future__ import annotations
 
 import codecs
-import difflib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +35,6 @@ __all__ = [
     "format_keypath",
     "load_yaml",
     "load_yaml_text",
-    "suggest",
 ]
 
 KeyPath = tuple[Any, ...]
@@ -68,20 +66,6 @@ class YamlSourceError(ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.path, self.line, self.column, self.message))
-
-
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or None.
-
-    Args:
-        word: The unknown word.
-        choices: The valid words.
-
-    Returns:
-        The hint fragment (with a leading space) or None if nothing is close (cutoff 0.6).
-    """
-    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {matches[0]!r}?)" if matches else None
 
 
 def format_keypath(keypath: Sequence[Any]) -> str:
