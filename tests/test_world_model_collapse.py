@@ -54,7 +54,7 @@ def test_fresh_data_prevents_collapse(scenario_path):
 
 
 def test_gaussian_model_fits_unbiased_variance_and_samples():
-    model = feedbacksim.core.registry.get("model", "gaussian").build({})
+    model = feedbacksim.registry.get("model", "gaussian").build({})
     assert model.params_ == (0.0, 1.0)  # the true distribution before any fit
     y = np.array([1.0, 2.0, 3.0, 6.0])
     model.fit(np.zeros((4, 1)), y)

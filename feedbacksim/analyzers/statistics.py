@@ -8,16 +8,15 @@ Contents
 --------
 * Trend tests: :func:`trend_test` (Mann-Kendall / Kendall tau + Theil-Sen slope) and
   :func:`mann_kendall_ar1` (the same with a lag-1 autocorrelation variance correction).
-* Proportions and resampling: :func:`wilson_interval`, :func:`bootstrap_ci`.
-* Distribution drift: :func:`psi`, :func:`drift_statistics`.
-* Change points: :func:`page_hinkley`, :func:`cusum`, :func:`detect_drop`.
+* Proportions: :func:`wilson_interval`.
+* Distribution drift: :func:`psi`.
+* Change points: :func:`page_hinkley`, :func:`detect_drop`.
 * Critical slowing down: :func:`early_warning` (Dakos et al. 2012).
 * Convergence of successive models: :func:`convergence`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,15 +29,11 @@ __all__ = [
     "PSI_MAJOR",
     "PSI_MODERATE",
     "ConvergenceResult",
-    "DriftStats",
     "DropResult",
     "EarlyWarningResult",
     "TrendResult",
-    "bootstrap_ci",
     "convergence",
-    "cusum",
     "detect_drop",
-    "drift_statistics",
     "early_warning",
     "mann_kendall_ar1",
     "page_hinkley",
@@ -257,9 +252,9 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion.
 
-    Method: invert the score test, ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) /
-    (1 + z^2/n)`` with ``z`` the two-sided normal quantile.  Unlike the Wald interval it
-    has close to nominal coverage for small ``n`` and proportions near 0 or 1.
+    ``scipy.stats.binomtest(...).proportion_ci(method="wilson")`` (the inverted score test),
+    with the ends exact at 0 and 1 when no or every trial succeeded.  Unlike the Wald
+    interval it has close to nominal coverage for small ``n`` and proportions near 0 or 1.
 
     References:
         Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
@@ -281,70 +276,10 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if n == 0:
         return (0.0, 1.0)
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
-    p = successes / n
-    z2n = z * z / n
-    center = (p + z2n / 2.0) / (1.0 + z2n)
-    half = z / (1.0 + z2n) * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
-    lower = 0.0 if successes == 0 else max(0.0, center - half)
-    upper = 1.0 if successes == n else min(1.0, center + half)
-    return (float(lower), float(upper))
-
-
-def bootstrap_ci(
-    values: ArrayLike,
-    rng: np.random.Generator,
-    stat: Callable[..., ArrayLike] = np.mean,
-    confidence: float = 0.95,
-    n_boot: int = 2000,
-) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval.
-
-    Method: draw ``n_boot`` resamples with replacement as one ``(n_boot, n)`` index
-    array (in chunks of at most ~4M elements), evaluate ``stat`` along ``axis=1`` when
-    it accepts an ``axis`` keyword (numpy reductions do) or row by row otherwise, and
-    return the ``(1-confidence)/2`` and ``(1+confidence)/2`` quantiles.
-
-    References:
-        Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap, ch. 13.
-
-    Args:
-        values: One-dimensional sample.
-        rng: Random generator (the only source of randomness).
-        stat: Statistic of a 1-D sample; ideally a numpy reduction supporting ``axis``.
-        confidence: Two-sided confidence level in (0, 1).
-        n_boot: Number of bootstrap resamples.
-
-    Returns:
-        ``(lower, upper)``.
-    """
-    x = _as_1d(values, "values")
-    if x.size == 0:
-        raise ValueError("values must be non-empty")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    n = x.size
-    chunk = max(1, min(n_boot, 4_000_000 // n))
-    boots = []
-    for start in range(0, n_boot, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, n_boot - start), n))
-        sample = x[idx]
-        try:
-            out = np.asarray(stat(sample, axis=1), dtype=float)
-            if out.shape != (sample.shape[0],):
-                raise TypeError
-        except TypeError:
-            out = np.array([float(stat(row)) for row in sample])
-        boots.append(out)
-    boot = np.concatenate(boots)
-    a = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(boot, [a, 1.0 - a])
-    return (float(lo), float(hi))
-
-
-# --------------------------------------------------------------------------------------
-# Distribution drift
-# --------------------------------------------------------------------------------------
+    interval = stats.binomtest(successes, n).proportion_ci(confidence, method="wilson")
+    lower = 0.0 if successes == 0 else float(interval.low)
+    upper = 1.0 if successes == n else float(interval.high)
+    return (lower, upper)
 
 
 def psi(reference: ArrayLike, sample: ArrayLike, bins: int = 10) -> float:
@@ -387,56 +322,6 @@ def psi(reference: ArrayLike, sample: ArrayLike, bins: int = 10) -> float:
     r = np.maximum(r, PSI_EPS)
     s = np.maximum(s, PSI_EPS)
     return float(np.sum((s - r) * np.log(s / r)))
-
-
-@dataclass(frozen=True)
-class DriftStats:
-    """Distribution-drift statistics of a sample against a reference.
-
-    Attributes:
-        psi: Population Stability Index (:func:`psi`, deciles).
-        ks_statistic: Two-sample Kolmogorov-Smirnov statistic.
-        ks_p_value: Its p-value (assumes independent draws).
-        wasserstein: First Wasserstein (earth mover's) distance, in data units.
-    """
-
-    psi: float
-    ks_statistic: float
-    ks_p_value: float
-    wasserstein: float
-
-
-def drift_statistics(reference: ArrayLike, sample: ArrayLike) -> DriftStats:
-    """PSI, two-sample Kolmogorov-Smirnov test and Wasserstein-1 distance.
-
-    Method: :func:`psi` with 10 reference-quantile bins, ``scipy.stats.ks_2samp``
-    (two-sided) and ``scipy.stats.wasserstein_distance``.
-
-    References:
-        Massey, F. J. (1951). The Kolmogorov-Smirnov test for goodness of fit. JASA 46.
-        Villani, C. (2009). Optimal Transport: Old and New. Springer.
-
-    Args:
-        reference: Reference sample (1-D).
-        sample: Current sample (1-D).
-
-    Returns:
-        A :class:`DriftStats`.
-    """
-    ref = _as_1d(reference, "reference")
-    cur = _as_1d(sample, "sample")
-    ks = stats.ks_2samp(ref, cur)
-    return DriftStats(
-        psi=psi(ref, cur),
-        ks_statistic=float(ks.statistic),
-        ks_p_value=float(ks.pvalue),
-        wasserstein=float(stats.wasserstein_distance(ref, cur)),
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Change points
-# --------------------------------------------------------------------------------------
 
 
 def _check_direction(direction: str) -> None:
@@ -486,43 +371,6 @@ def page_hinkley(
     m = np.cumsum(v - running_mean - delta)
     stat = m - np.minimum.accumulate(np.minimum(m, 0.0))
     return _first_true(stat > threshold)
-
-
-def cusum(
-    x: ArrayLike, target_mean: float, k: float, h: float, direction: Direction = "down"
-) -> int | None:
-    """One-sided tabular CUSUM.
-
-    Method (direction ``"up"``): ``S_t = max(0, S_{t-1} + x_t - target_mean - k)``,
-    ``S_{-1} = 0``, alarm at the first ``t`` with ``S_t > h``; ``"down"`` uses
-    ``target_mean - x_t - k``.  Vectorized through the Lindley identity
-    ``S_t = C_t - min(0, min_{s<=t} C_s)`` with ``C_t`` the cumulative sum of the
-    increments.  ``k`` (reference value, usually half the shift) and ``h`` are in units
-    of ``x``; for unit noise, ``k=1, h=5`` has an in-control ARL of ~1e5 and an ARL of
-    ~6 steps for a 2-SD shift.
-
-    References:
-        Page, E. S. (1954). Continuous inspection schemes. Biometrika 41, 100-115.
-        Montgomery, D. C. (2009). Introduction to Statistical Quality Control, ch. 9.
-
-    Args:
-        x: Series to monitor.
-        target_mean: In-control mean.
-        k: Reference value (allowance), >= 0.
-        h: Decision interval, > 0.
-        direction: ``"down"`` detects a decrease of the mean, ``"up"`` an increase.
-
-    Returns:
-        Index of the first alarm, or ``None``.
-    """
-    _check_direction(direction)
-    v = _as_1d(x, "x")
-    if v.size == 0:
-        return None
-    inc = (v - target_mean - k) if direction == "up" else (target_mean - v - k)
-    c = np.cumsum(inc)
-    s = c - np.minimum.accumulate(np.minimum(c, 0.0))
-    return _first_true(s > h)
 
 
 @dataclass(frozen=True)

@@ -156,9 +156,9 @@ class Agent:
     def retrain_if_due(self) -> bool:
         """Retrain now if the retrain rule says so; returns whether a new model was deployed.
 
-        :meth:`decide` calls it first. A world whose cases respond to the deployed model
-        before they are scored (strategic applicants) calls it itself, so that the cases
-        face the model that will decide on them.
+        :meth:`decide` calls it first; :meth:`AgentView.serving_model` too, for a world whose
+        cases respond to the deployed model before they are scored (strategic applicants), so
+        that the cases face the model that will decide on them.
         """
         every = self.retrain_every
         if every is not None and self.sim.clock.now - self._last_retrain >= every:
@@ -267,3 +267,56 @@ class Agent:
         except Exception as exc:  # noqa: BLE001 - any estimator failure is an event, not a crash
             return None, f"fit raised {type(exc).__name__}: {exc}"
         return model, ""
+
+
+class AgentView:
+    """What a world may know of an agent: its name, its decisions and the model it serves.
+
+    A world holds views, never agents (``Environment.agents``), so that the agent's training
+    data, retrain clock and policy state stay its own; everything a world may read is here.
+    """
+
+    __slots__ = ("_agent",)
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+
+    @property
+    def name(self) -> str:
+        """The agent's name in the scenario."""
+        return self._agent.name
+
+    def decide(self, batch: Batch) -> Decision:
+        """The agent's decision on ``batch`` (a retrain that is due happens first)."""
+        return self._agent.decide(batch)
+
+    @property
+    def version(self) -> int:
+        """How many models the agent has deployed in this replication (0: still the first)."""
+        return self._agent.retrains
+
+    @property
+    def fitted(self) -> bool:
+        """Whether a fitted model is deployed."""
+        return self._agent.fitted
+
+    def serving_model(self) -> Any:
+        """The model that will decide on the next batch: a retrain that is due happens first."""
+        self._agent.retrain_if_due()
+        return self._agent.deployed
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """The deployed model's scores on ``features`` (no retrain, no decision)."""
+        return model_scores(self._agent.deployed, features)
+
+    @property
+    def threshold(self) -> float | None:
+        """The policy's decision threshold, for worlds whose cases respond to it; else None."""
+        threshold = getattr(self._agent.policy, "threshold", None)
+        return float(threshold) if isinstance(threshold, int | float) else None
+
+    def training_labels(self) -> np.ndarray:
+        """The labels of the agent's training window (what its next refit trains on), read-only."""
+        labels = self._agent.data.rows()["labels"].view()
+        labels.flags.writeable = False
+        return labels

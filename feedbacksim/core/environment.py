@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import simpy
 
+from feedbacksim.core.agent import AgentView, model_scores
 from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.seeding import named_generator
 
 if TYPE_CHECKING:
     from feedbacksim.core.agent import Agent
@@ -32,14 +34,11 @@ class Environment:
         metrics: the metrics the world records, name -> one-line description. Scenario
             validation checks analyzers against it.
         time_unit: what one unit of simulated time is (axis labels of reports).
-        open_loop_doc: what "cutting the loop" means for this world (for the open-loop
-            twin: the same world in which observations do not depend on decisions).
     """
 
     kind: ClassVar[str] = ""
     metrics: ClassVar[dict[str, str]] = {}
     time_unit: ClassVar[str] = "days"
-    open_loop_doc: ClassVar[str] = ""
 
     # Set by the framework (not by a scenario): whether this run is the open-loop twin.
     open_loop: bool = False
@@ -51,7 +50,10 @@ class Environment:
         self.recorder = sim.recorder
         self._clock = sim.clock  # cached for the per-step record path
         self._record = sim.recorder.record
-        self.agents: dict[str, Agent] = {a.name: a for a in sim.agents}
+        self._agents: dict[str, Agent] = {a.name: a for a in sim.agents}
+        self.agents: dict[str, AgentView] = {a.name: AgentView(a) for a in sim.agents}
+        if type(self).on_deploy is not Environment.on_deploy:
+            sim.retrain_listeners.append(lambda agent: self.on_deploy(self.agents[agent.name]))
 
     def start(self) -> None:
         """Declare the recorded metrics and start the world's simpy processes."""
@@ -84,18 +86,27 @@ class Environment:
 
         return self.process(loop())
 
-    def decide(self, agent: Agent, batch: Batch) -> Decision:
+    def decide(self, agent: AgentView, batch: Batch) -> Decision:
         """Ask ``agent`` for a decision on ``batch``."""
         return agent.decide(batch)
 
-    def deliver(self, agent: Agent, obs: Observations, delay: float = 0.0) -> None:
+    def deliver(self, agent: AgentView, obs: Observations, delay: float = 0.0) -> None:
         """Let ``agent`` observe ``obs``, now or after ``delay`` (a simpy timeout, no process)."""
         if len(obs) == 0:
             return
+        observe = self._agents[agent.name].observe
         if delay <= 0:
-            agent.observe(obs)
+            observe(obs)
         else:
-            self.sim.clock.timeout(delay).callbacks.append(lambda _event: agent.observe(obs))
+            self.sim.clock.timeout(delay).callbacks.append(lambda _event: observe(obs))
+
+    def on_deploy(self, agent: AgentView) -> None:
+        """Called after ``agent`` deploys a new model, in worlds that override it."""
+
+    def stream(self, name: str) -> np.random.Generator:
+        """A generator of the world's own for ``name`` (e.g. measurement samples), from the
+        replication's seed, so that drawing from it never shifts the world's other draws."""
+        return named_generator(self.sim.seed, f"environment:{name}")
 
     def declare(self, metric: str, groups: Sequence[Any] | None = None) -> None:
         """Declare a recorded metric and its group labels (``None`` for an ungrouped metric)."""
@@ -134,7 +145,6 @@ class Environment:
         Returns :func:`feedbacksim.core.quality.model_quality` (AUC, accuracy, log loss, Brier
         score, ECE, RMSE; NaN where a metric does not apply or no model is fitted yet).
         """
-        from feedbacksim.core.agent import model_scores
         from feedbacksim.core.quality import model_quality
 
         features, labels, _ = self.population_sample(n, rng)

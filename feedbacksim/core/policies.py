@@ -13,6 +13,7 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
+from scipy import special
 
 from feedbacksim.core.cases import Batch, Decision
 from feedbacksim.core.registry import register
@@ -172,11 +173,9 @@ def _small_top_k(
 
 
 def _poisson_tails(means: np.ndarray, units: int) -> np.ndarray:
-    """``tails[i, v] = P(Poisson(means[i]) >= v + 1)`` for v < units (pmf recursion, no scipy)."""
-    j = np.arange(units, dtype=float)
-    ratios = np.where(j == 0, 1.0, means[:, None] / np.maximum(j, 1.0))
-    pmf = np.exp(-means)[:, None] * np.cumprod(ratios, axis=1)  # pmf[i, j] = P(C = j)
-    return np.clip(1.0 - np.cumsum(pmf, axis=1), 0.0, 1.0)
+    """``tails[i, v] = P(Poisson(means[i]) >= v + 1)`` for v < units (``scipy.special.pdtrc``,
+    the ufunc behind ``scipy.stats.poisson.sf``, without the distribution object's overhead)."""
+    return special.pdtrc(np.arange(units)[None, :], means[:, None])
 
 
 @register("policy", "greedy")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from simpy.core import URGENT, StopSimulation
+from simpy.core import StopSimulation
 
 from feedbacksim.core.agent import Agent
 from feedbacksim.core.environment import Environment
@@ -64,10 +64,9 @@ class Simulation:
     def stop(self, reason: str) -> None:
         """End the replication at the current time (e.g. an online analyzer failed)."""
         self.recorder.event(self.now, "stopped", "simulation", reason)
-        stop = simpy.Event(self.clock)
-        stop._ok, stop._value = True, None
+        stop = self.clock.event()
         stop.callbacks.append(StopSimulation.callback)
-        self.clock.schedule(stop, URGENT)
+        stop.succeed()
 
     def run(self) -> Trace:
         """Run to the horizon (or an early stop) and return the trace."""

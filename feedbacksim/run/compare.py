@@ -64,12 +64,13 @@ def paired_difference(
 ) -> tuple[float, float, float]:
     """Mean of ``b - a`` and its two-sided t interval (NaN bounds with fewer than two pairs)."""
     diff = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    n = diff.shape[0]
     mean = float(diff.mean())
-    if n < 2:
+    if diff.shape[0] < 2:
         return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
+    if np.all(diff == diff[0]):  # identical differences (common random numbers): no spread
+        return mean, mean, mean
+    interval = stats.ttest_rel(b, a).confidence_interval(confidence)
+    return mean, float(interval.low), float(interval.high)
 
 
 @dataclass

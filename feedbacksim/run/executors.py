@@ -95,10 +95,6 @@ class Executor(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def describe(self) -> str:
-        """A short label for progress lines and the manifest."""
-        return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
-
 
 class SerialExecutor(Executor):
     """Runs every task in this process, one after the other."""
@@ -225,10 +221,6 @@ class DaskExecutor(Executor):
         finally:
             for future in running.futures:
                 future.cancel()
-
-    def describe(self) -> str:
-        where = self.address or "LocalCluster"
-        return f"dask {where} ({self.workers} workers)"
 
     def close(self) -> None:
         self._stack.close()

@@ -41,7 +41,6 @@ from feedbacksim.errors import Problem, ScenarioError
 if TYPE_CHECKING:
     from feedbacksim.scenario.scenario import Scenario
 
-RESERVED = ("replications", "zip", "random")
 SPACES = ("linspace", "logspace", "geomspace")
 DISTRIBUTIONS = ("uniform", "loguniform", "integers")
 MAX_POINTS = 100_000

@@ -48,7 +48,6 @@ class BanditWorld(Environment):
         "best_arm_share": "share of all pulls so far that went to the arm with the highest rate",
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
-    open_loop_doc = "every arm's reward is observed each round, whatever was pulled"
 
     def __init__(
         self,

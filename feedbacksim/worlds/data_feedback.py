@@ -70,7 +70,6 @@ class DataFeedbackWorld(Environment):
             "1 - positive_rate]; with m = 0 (no bound) the end of that range on delta's side"
         ),
     }
-    open_loop_doc = "model-labelled samples get their true labels"
 
     def __init__(
         self,
@@ -118,7 +117,7 @@ class DataFeedbackWorld(Environment):
         agent = self.model_agent
         predicted = self.decide(agent, self._eval).scores >= 0.5
         self.record("bias", predicted.mean() - self.positive_rate)
-        labels = agent.data.rows()["labels"]  # what the next refit trains on
+        labels = agent.training_labels()  # what the next refit trains on
         share = float(labels.mean()) if labels.shape[0] else self.positive_rate
         self.record("label_bias", share - self.positive_rate)
         self.record("delta", self.delta)

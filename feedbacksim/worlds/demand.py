@@ -88,7 +88,6 @@ class DemandWorld(Environment):
         "forecast_level": "forecast level (forecast / seasonal factor) per product",
         "true_level": "true demand level per product",
     }
-    open_loop_doc = "the forecaster observes demand itself, not sales"
 
     def __init__(
         self,

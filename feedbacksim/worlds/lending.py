@@ -36,6 +36,7 @@ from pydantic import Field
 from scipy.special import expit, ndtri
 from sklearn.metrics import roc_auc_score
 
+from feedbacksim.core.agent import AgentView
 from feedbacksim.core.cases import Batch, Observations
 from feedbacksim.core.environment import Environment
 from feedbacksim.core.registry import register
@@ -95,7 +96,6 @@ class LendingWorld(Environment):
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
         "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
-    open_loop_doc = "every applicant's repayment is observed, approved or not"
 
     def __init__(
         self,
@@ -243,10 +243,9 @@ class LendingWorld(Environment):
         self._last["group_auc"] = np.full(g, 0.5)
         # A stream of its own for measurement samples, so that measuring never shifts the
         # world's draws (a gated and an ungated run see the same applicants).
-        self._measure_rng = rng.spawn(1)[0]
+        self._measure_rng = self.stream("measure")
         for metric in self.metrics:
             self.declare(metric, groups=range(g))
-        self.sim.retrain_listeners.append(self._after_deploy)
         self.every(1.0, self.step)
 
     def _record_rate(self, metric: str, numerator: np.ndarray, denominator: np.ndarray) -> None:
@@ -334,14 +333,12 @@ class LendingWorld(Environment):
             np.bincount(label_groups[label_in_band], default[label_in_band], g),
         ]
 
-    def _after_deploy(self, agent) -> None:
+    def on_deploy(self, agent: AgentView) -> None:
         """Measure the newly deployed model's true AUC per group on a fresh population sample."""
-        if agent is not self.lender:
+        if agent.name != self.lender.name:
             return
-        from feedbacksim.core.agent import model_scores
-
         features, repaid, groups = self.population_sample(self.auc_sample, self._measure_rng)
-        scores = model_scores(agent.deployed, features)
+        scores = agent.score(features)
         auc = self._last["group_auc"]
         for g in range(self.n_groups):
             mine = groups == g

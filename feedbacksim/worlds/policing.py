@@ -62,7 +62,6 @@ class PolicingWorld(Environment):
         "missed": "incidents that occurred and were not discovered by patrols that day",
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
     }
-    open_loop_doc = "incidents are observed in every region, whatever the patrols"
 
     def __init__(
         self,

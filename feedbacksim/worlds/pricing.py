@@ -107,7 +107,6 @@ class RepricingWorld(Environment):
         "max_price": "the higher of the two prices",
         "ceiling_excess": "log(max_price / price_ceiling), floored at 0 (0 below the ceiling)",
     }
-    open_loop_doc = "each seller reprices against the initial price, not the other's current price"
 
     def __init__(
         self,
@@ -171,7 +170,6 @@ class DemandPricingWorld(Environment):
         "sales": "units sold this period",
         "stock": "units delivered this period",
     }
-    open_loop_doc = "the pricing model prices every period's stock against the initial price"
 
     def __init__(
         self,

@@ -175,7 +175,6 @@ class RecommenderWorld(Environment):
         "utility": "mean true utility of the items consumed this step",
         "ideal_utility": "the same under the ideal recommender",
     }
-    open_loop_doc = "slates stay random for the whole run; the recommender never acts"
 
     def __init__(
         self,

@@ -58,7 +58,6 @@ class RetentionWorld(Environment):
         "risk": "the group's true mean squared loss under the deployed model",
         "worst_group_risk": "the largest risk over groups",
     }
-    open_loop_doc = "arrivals do not respond to the risks: lambda stays at its initial value"
 
     def __init__(
         self,
