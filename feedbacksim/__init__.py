@@ -26,7 +26,7 @@ from feedbacksim.scenario.scenario import Scenario, load
 __version__ = "0.1.0"
 
 
-def _write_report(directory: Path) -> Path:
+def _write_report(directory: Path) -> dict[str, Path]:
     from feedbacksim.report import write_report  # matplotlib only when a report is drawn
 
     return write_report(directory)

@@ -86,7 +86,11 @@ class RetrainHealthAnalyzer(Analyzer):
         message = (
             f"{agent}: {len(skipped)} of {len(attempts)} retrains skipped "
             f"({fraction:.0%}, limit {self.max_skipped_fraction:.0%})"
-            + (f"; most often: {max(reasons, key=reasons.get)}" if reasons else "")
+            + (
+                f"; most often: {max(reasons, key=lambda reason: reasons[reason])}"
+                if reasons
+                else ""
+            )
             + "."
         )
         return self.finding(

@@ -328,7 +328,12 @@ _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "==": np.equal,
     "!=": np.not_equal,
 }
-_REDUCE = {"min": np.min, "max": np.max, "mean": np.mean, "sum": np.sum}
+_REDUCE: dict[str, Callable[..., Any]] = {
+    "min": np.min,
+    "max": np.max,
+    "mean": np.mean,
+    "sum": np.sum,
+}
 
 
 class _Evaluator:

@@ -109,9 +109,11 @@ class GroupThresholdPolicy(Policy):
         m = len(batch)
         if m == 0:
             return
-        if self._pool_features is None:
+        if self._pool_features is None or self._pool_groups is None:
             self._pool_features = np.empty((self.pool_size, batch.features.shape[1]))
             self._pool_groups = np.zeros(self.pool_size, dtype=np.int64)
+        if batch.groups is None:
+            raise ValueError(f"the {self.kind} policy needs group labels in the batch")
         keep = min(m, self.pool_size)
         slots = (self._pool_next + np.arange(keep)) % self.pool_size
         self._pool_features[slots] = batch.features[m - keep :]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -23,6 +23,8 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 class Policy:
     """Base class: ``decide(scores, batch, rng)`` returns a :class:`Decision`."""
+
+    kind: ClassVar[str] = ""  # set by the registry
 
     def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
         raise NotImplementedError
@@ -103,12 +105,12 @@ class ProportionalPolicy(Policy):
         if units == 1:
             # One unit: inverse-CDF draw, an order of magnitude cheaper than multinomial.
             n = p.shape[0]
-            cdf = _small_cdf(p) if n <= _SMALL else None
-            if cdf is None:
+            small = _small_cdf(p) if n <= _SMALL else None
+            if small is None:
                 cdf = np.cumsum(p)
                 chosen = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
             else:
-                chosen = bisect_right(cdf, rng.random() * cdf[-1])
+                chosen = bisect_right(small, rng.random() * small[-1])
             actions = np.zeros(n, dtype=np.int64)
             actions[min(chosen, n - 1)] = 1
         else:
@@ -134,7 +136,7 @@ class TopKPolicy(Policy):
     def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
         n = scores.shape[0]
         k = min(self.k or (1 if batch.capacity is None else batch.capacity), n)
-        jitter = rng.random(n)
+        jitter = rng.random((n,))
         if n <= _SMALL and self.epsilon == 0 and scores.dtype.kind == "f":
             small = _small_top_k(scores, jitter, k)
             if small is not None:

@@ -32,7 +32,7 @@ class Component:
 
     category: str
     kind: str
-    cls: type
+    cls: type[Any]
     installed: bool = False  # registered by an installed package's entry point
 
     @property
@@ -73,8 +73,9 @@ def params_model_for(cls: type, name: str) -> type[pydantic.BaseModel]:
     Parameters named in ``cls.context_params`` (supplied by the framework, not the
     scenario, e.g. an analyzer's ``name``) are left out.
     """
-    signature = inspect.signature(cls.__init__)
-    hints = get_type_hints(cls.__init__, include_extras=True)
+    init = cls.__init__  # type: ignore[misc]  # the class's own signature, not an instance's
+    signature = inspect.signature(init)
+    hints = get_type_hints(init, include_extras=True)
     skip = {"self", *getattr(cls, "context_params", ())}
     fields: dict[str, Any] = {}
     for pname, param in signature.parameters.items():
@@ -104,7 +105,7 @@ class Registry:
             )
 
         def decorate(cls: T) -> T:
-            cls.kind = kind
+            cls.kind = kind  # type: ignore[attr-defined]  # every registered class gets its kind
             component = Component(category, kind, cls, installed=self._loading_entry_points)
             self._components[category][kind] = component
             return cls

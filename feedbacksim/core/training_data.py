@@ -82,11 +82,15 @@ class TrainingData:
             )
         else:
             self._append(cols, m)
-            if self.window == "sliding" and self._n >= 2 * self.size + 1024:
+            if (
+                self.window == "sliding"
+                and self.size is not None
+                and self._n >= 2 * self.size + 1024
+            ):
                 self._keep(slice(self._n - self.size, self._n))
         self.seen += m
 
-    def _allocate(self, cols: dict[str, Any], capacity: int) -> None:
+    def _allocate(self, cols: dict[str, Any], capacity: int) -> dict[str, np.ndarray]:
         features = cols["features"]
         groups = np.asarray(cols["groups"])
         self._capacity = capacity
@@ -98,20 +102,20 @@ class TrainingData:
             "min_propensity": np.empty(capacity),
             "time": np.empty(capacity),
         }
+        return self._cols
 
     def _append(self, cols: dict[str, Any], m: int) -> None:
-        if self._cols is None:
-            self._allocate(cols, max(64, 2 * m))
+        store = self._allocate(cols, max(64, 2 * m)) if self._cols is None else self._cols
         n = self._n
-        if n + m > self._cols["labels"].shape[0]:
-            new_cap = max(2 * self._cols["labels"].shape[0], n + m)
-            for k, v in self._cols.items():
+        if n + m > store["labels"].shape[0]:
+            new_cap = max(2 * store["labels"].shape[0], n + m)
+            for k, v in store.items():
                 grown = np.empty((new_cap, *v.shape[1:]), dtype=v.dtype)
                 grown[:n] = v[:n]
-                self._cols[k] = grown
+                store[k] = grown
             self._capacity = new_cap
         for k, v in cols.items():
-            self._cols[k][n : n + m] = v
+            store[k][n : n + m] = v
         self._n = n + m
 
     def _keep(self, index: slice) -> None:
@@ -143,7 +147,7 @@ class TrainingData:
         if self._cols is None:
             return {k: np.empty((0,)) for k in COLUMNS} | {"features": np.empty((0, 0))}
         start = 0
-        if self.window == "sliding":
+        if self.window == "sliding" and self.size is not None:
             start = max(0, self._n - self.size)
         return {k: v[start : self._n] for k, v in self._cols.items()}
 

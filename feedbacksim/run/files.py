@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def atomic_write(path: Path, write: Callable[[IO[Any]], None], binary: bool = False) -> Path:
+def atomic_write(path: Path, write: Callable[[IO[Any]], object], binary: bool = False) -> Path:
     """Create ``path`` atomically with ``write(handle)``; the file is world-readable (0644)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(
-            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})
-        ) as handle:
+        handle = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")
+        with handle:
             write(handle)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)

@@ -210,7 +210,9 @@ class RetrainMonitor:
             self._record(m, values[k].reshape(-1))
 
     def _record_training(self, agents: list[Agent]) -> None:
-        n_rows, positive, shares = [], [], []
+        n_rows: list[float] = []
+        positive: list[float] = []
+        shares: list[float] = []
         for agent in agents:
             rows = agent.data.rows()
             labels = rows["labels"]

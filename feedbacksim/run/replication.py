@@ -40,7 +40,7 @@ def run_analyzers(
     analyzers: Sequence[Analyzer], trace: Trace, twin: Trace | None, replication: int | None
 ) -> list[Finding]:
     """Every analyzer's findings on ``trace``, stamped with ``replication``."""
-    findings = []
+    findings: list[Finding] = []
     for analyzer in analyzers:
         unmeasured = _never_measured(analyzer, trace)
         if unmeasured:

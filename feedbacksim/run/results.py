@@ -121,7 +121,7 @@ def summarize(
 def _estimates(estimate: dict[str, Any]) -> list[tuple[str, float, list[float] | None]]:
     """``(name, value, interval)`` of each numeric estimate (the ``interval`` key belongs to the first)."""
     interval = estimate.get("interval")
-    out = []
+    out: list[tuple[str, float, list[float] | None]] = []
     for name, value in estimate.items():
         if name != "interval" and isinstance(value, (int, float)):
             out.append((name, float(value), interval if not out else None))

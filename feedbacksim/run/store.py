@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import IO, Any, overload
 
 import numpy as np
 
@@ -71,9 +71,12 @@ class ReplicationStore:
     def write(self, index: int, arrays: Mapping[str, np.ndarray], findings_json: str) -> Path:
         """Write replication ``index`` atomically: a temporary file, then ``os.replace``."""
         findings = {FINDINGS_KEY: np.array(findings_json)}
-        return atomic_write(
-            self.path(index), lambda handle: np.savez(handle, **arrays, **findings), binary=True
-        )
+
+        def write(handle: IO[Any]) -> None:
+            # numpy's stub reads a str-keyed mapping as possibly holding ``allow_pickle``.
+            np.savez(handle, **arrays, **findings)  # type: ignore[arg-type]
+
+        return atomic_write(self.path(index), write, binary=True)
 
     def load_trace(self, index: int) -> Trace:
         """The trace of replication ``index`` (read from its file)."""

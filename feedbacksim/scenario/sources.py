@@ -66,7 +66,9 @@ class SourceMap:
         return {k: v for k, v in self.origins.items() if k[:n] == prefix}
 
 
-def _problem(path: Path, message: str, line: int | None = None, column: int | None = None):
+def _problem(
+    path: Path, message: str, line: int | None = None, column: int | None = None
+) -> ScenarioError:
     return ScenarioError(Problem(message, file=str(path), line=line, column=column))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,11 @@ class _Parser:
             if space == "geomspace" and (start <= 0 or stop <= 0):
                 self.problem(f"{where}.{space}", "geomspace needs positive start and stop")
                 return None
-            make = {"linspace": np.linspace, "logspace": np.logspace, "geomspace": np.geomspace}
+            make: dict[str, Callable[..., np.ndarray]] = {
+                "linspace": np.linspace,
+                "logspace": np.logspace,
+                "geomspace": np.geomspace,
+            }
             return [float(v) for v in make[space](start, stop, count)]
         self.problem(where, f"expected a list of values or a spacing rule, found {raw!r}")
         return None
@@ -256,7 +260,7 @@ class _Parser:
             elif rule == "loguniform":
                 column = [float(v) for v in np.exp(rng.uniform(np.log(low), np.log(high), n))]
             else:
-                column = [int(v) for v in rng.integers(low, high, n, endpoint=True)]
+                column = [int(v) for v in rng.integers(int(low), int(high), n, endpoint=True)]
             columns.append(column)
         return Axis(tuple(d[0] for d in draws), tuple(zip(*columns, strict=True)), "random")
 

@@ -174,7 +174,7 @@ def render_keypath(loc: KeyPath, data: Any) -> str:
             name = item.get("name") if isinstance(item, Mapping) else None
             names = [i.get("name") for i in node if isinstance(i, Mapping)]
             unique = isinstance(name, str) and _NAME.match(name) and names.count(name) == 1
-            parts.append(name if unique else str(part))
+            parts.append(str(name) if unique else str(part))
             node = item
         else:
             parts.append(str(part))
@@ -582,7 +582,7 @@ def _key_reading(params: Mapping[str, Any], metric: str) -> KeyPath:
 
 def _init_params(cls: type) -> list[str]:
     """The keyword parameters of ``cls.__init__`` (what scikit-learn's ``get_params`` reads)."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
+    parameters = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
     return sorted(
         p.name
         for p in parameters

@@ -146,7 +146,7 @@ class _Builder:
                 self.check_tag(node, keypath, _T + "seq", "a sequence")
                 items = []
                 for index, item in enumerate(node.value):
-                    self.positions[(*keypath, index)] = _mark(item)
+                    self.positions[keypath + (index,)] = _mark(item)
                     items.append(self.build(item, (*keypath, index)))
                 return items
             return self.scalar(node, keypath)
@@ -167,11 +167,11 @@ class _Builder:
                 raise self.fail(key_node, keypath, "mapping keys must be plain scalars")
             key = self.scalar(key_node, keypath)
             if key in result:
-                first = self.positions[(*keypath, key)][0]
+                first = self.positions[keypath + (key,)][0]
                 raise self.fail(
                     key_node, keypath, f"duplicate key {key!r} (first defined on line {first})"
                 )
-            self.positions[(*keypath, key)] = _mark(key_node)
+            self.positions[keypath + (key,)] = _mark(key_node)
             result[key] = self.build(value_node, (*keypath, key))
         return result
 

@@ -157,16 +157,16 @@ def declared_field(scenario: Scenario, path: str) -> FieldInfo:
                 case [name]:
                     return _field(AgentSpec, name, path)
         case ["analyzers", key, name]:
-            names = [a.params().get("name") for a in spec.analyzers]
+            names = [str(a.params().get("name")) for a in spec.analyzers]
             analyzer = _named(spec.analyzers, names, key, "analyzer", path)
             return _field(registry.get("analyzer", analyzer.kind).params_model, name, path)
     raise ValueError(f"{path}: not a parameter path that strategies know how to draw")
 
 
 def _adapter(field: FieldInfo) -> pydantic.TypeAdapter[Any]:
-    annotation = field.annotation
+    annotation: Any = field.annotation
     if field.metadata:
-        annotation = Annotated[(annotation, *field.metadata)]  # type: ignore[valid-type]
+        annotation = Annotated.__class_getitem__((annotation, *field.metadata))  # type: ignore[attr-defined]
     return pydantic.TypeAdapter(annotation)
 
 

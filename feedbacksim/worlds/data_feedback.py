@@ -106,7 +106,9 @@ class DataFeedbackWorld(Environment):
             self.declare(metric)
         self.every(1.0, self.step)
 
-    def population_sample(self, n, rng):
+    def population_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``n`` inputs with their true labels."""
         y = (rng.random(n) < self.positive_rate).astype(float)
         x = rng.standard_normal(n) + self.separation * (y - 0.5)

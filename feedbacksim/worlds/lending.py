@@ -166,7 +166,7 @@ class LendingWorld(Environment):
         """``n`` equally spaced quantiles of a group's initial score distribution, highest first."""
         u = 1.0 - (np.arange(n) + 0.5) / n
         x = self.score_means[group] + self.score_sds[group] * ndtri(u)
-        return np.clip(x, *self.score_range)
+        return np.clip(x, self.score_range[0], self.score_range[1])
 
     def outcome_curve(self, selection_rates: np.ndarray, group: int) -> np.ndarray:
         """Expected one-step change of a group's mean score when its top ``selection_rates`` are approved.
@@ -224,7 +224,7 @@ class LendingWorld(Environment):
         self.groups = np.repeat(np.arange(self.n_groups), counts)
         means = np.asarray(self.score_means, dtype=float)[self.groups]
         sds = np.asarray(self.score_sds, dtype=float)[self.groups]
-        self.scores = np.clip(rng.normal(means, sds), *self.score_range)
+        self.scores = np.clip(rng.normal(means, sds), self.score_range[0], self.score_range[1])
         self._group_sizes = counts.astype(float)
         # Per-group sums of scores and of default probabilities, updated as scores move, so
         # that the daily population metrics cost O(groups), not O(population).
@@ -318,7 +318,7 @@ class LendingWorld(Environment):
         before = self.scores[people]
         up, down = self.score_step(self.scores[borrowers])
         np.add.at(self.scores, borrowers, np.where(borrower_repaid, up, down))
-        after = np.clip(self.scores[people], *self.score_range)
+        after = np.clip(self.scores[people], self.score_range[0], self.score_range[1])
         self.scores[people] = after
         owners = self.groups[people]
         self._score_sum += np.bincount(owners, after - before, g)

@@ -35,6 +35,7 @@ import numpy as np
 from pydantic import Field
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.agent import AgentView
 from feedbacksim.core.cases import Batch, Decision, Observations
 from feedbacksim.core.environment import Environment
 from feedbacksim.core.policies import Policy
@@ -70,17 +71,19 @@ class RepricingRule(RegressorMixin, BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return True
 
-    def fit(self, X, y) -> RepricingRule:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> RepricingRule:
         """A rule has nothing to learn."""
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """``factor`` times the competitor's price, capped at ``max_price``."""
         price = self.factor * np.asarray(X, dtype=float)[:, 0]
         return price if self.max_price is None else np.minimum(price, self.max_price)
 
 
-def _named_or_position(agents: dict, name: str | None, position: int, role: str):
+def _named_or_position(
+    agents: dict[str, AgentView], name: str | None, position: int, role: str
+) -> AgentView:
     if name is not None:
         if name not in agents:
             raise ValueError(f"no agent named {name!r} for the {role}; agents: {list(agents)}")

@@ -303,11 +303,11 @@ class RecommenderWorld(Environment):
         )
 
         homogenization = self.arm.homogenization()
-        ideal = self.ideal_arm.homogenization()
+        ideal_homogenization = self.ideal_arm.homogenization()
         self.record("homogenization", homogenization)
-        self.record("ideal_homogenization", ideal)
-        self.record("homogenization_increase", homogenization - ideal)
-        self.record("excess_homogenization", max(0.0, homogenization - ideal))
+        self.record("ideal_homogenization", ideal_homogenization)
+        self.record("homogenization_increase", homogenization - ideal_homogenization)
+        self.record("excess_homogenization", max(0.0, homogenization - ideal_homogenization))
         self.record("utility", _mean(self.utility[items, users]))
         self.record("ideal_utility", _mean(self.utility[ideal_items, ideal_users]))
 

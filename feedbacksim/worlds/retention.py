@@ -107,7 +107,9 @@ class RetentionWorld(Environment):
         )
         return x, y
 
-    def population_sample(self, n, rng):
+    def population_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Users in the initial shares, with the group label as the last feature column."""
         groups = rng.choice(len(self.initial_users), size=n, p=self._initial_share())
         x, y = self._draw(groups, rng)
