@@ -78,7 +78,16 @@ class MovedModules(importlib.abc.MetaPathFinder):
         return importlib.machinery.ModuleSpec(fullname, _Alias(new))
 
 
+#: Old paths whose last name the package exports as an object (``feedbacksim.registry``, the
+#: registry): importing them through the finder would make the import system replace the
+#: package's attribute with the module, so they are entered in ``sys.modules`` up front
+#: (they resolve without a warning).
+SHADOWED = ("feedbacksim.registry",)
+
+
 def install() -> None:
     """Put the finder first on ``sys.meta_path``, once, ahead of an editable install's finder."""
     if not any(isinstance(f, MovedModules) for f in sys.meta_path):
         sys.meta_path.insert(0, MovedModules())
+    for old in SHADOWED:
+        sys.modules.setdefault(old, importlib.import_module(MOVED[old]))

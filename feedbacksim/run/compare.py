@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy import stats
 
 from feedbacksim.errors import ScenarioError
+from feedbacksim.run.directory import manifest, write_json
+from feedbacksim.run.options import RunOptions
 
 if TYPE_CHECKING:
-    from feedbacksim.run.executors import Executor
-    from feedbacksim.run.progress import Progress
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
 
@@ -83,6 +84,31 @@ class Comparison:
     analyzers: list[AnalyzerComparison]
     differences: list[PairedDifference]
     wall_time: float = 0.0
+    execution: dict[str, Any] = field(default_factory=dict)
+
+    #: Draws a saved comparison's figure and, when asked, its report (``feedbacksim.report``);
+    #: ``import feedbacksim`` sets it, as for :class:`Results`.
+    reporter: ClassVar[Callable[[Comparison, Path, bool], Any] | None] = None
+
+    def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
+        """Write ``comparison.json``, ``manifest.json``, the comparison figure and the report."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "comparison.json", self.to_json())
+        a, b = self.a.scenario, self.b.scenario
+        subject = {
+            "a": a.to_dict(),
+            "b": b.to_dict(),
+            "sources": [str(s.source) if s.source else None for s in (a, b)],
+            "replications": self.a.replications,
+        }
+        write_json(
+            out / "manifest.json",
+            manifest(subject, seed=self.a.seed, wall_time=self.wall_time, extra=self.execution),
+        )
+        if Comparison.reporter is not None:
+            Comparison.reporter(self, out, report)
+        return out
 
     @property
     def b_at_least_as_good(self) -> bool:
@@ -173,13 +199,8 @@ def compare(
     replications: int | None = None,
     seed: int | None = None,
     metric: str | None = None,
-    *,
-    executor: str | Executor | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    directory: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    progress: Progress | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> Comparison:
     """Run A and B with the same seeds (A's replications and seed by default) and compare them.
 
@@ -198,6 +219,7 @@ def compare(
             )
     started = time.perf_counter()
     plan = {"kind": "compare", "a": a.to_dict(), "b": b.to_dict(), "seed": seed, "replications": n}
+    chosen = RunOptions.of(options, **run_options)
     results_a, results_b = run_stored(
         [a, b],
         n,
@@ -205,16 +227,13 @@ def compare(
         plan,
         ["a", "b"],
         keep_traces=True,
-        executor=executor,
-        workers=workers,
-        address=address,
-        directory=directory,
-        resume=resume,
-        progress=progress,
+        options=chosen,
     )
-    return summarize_comparison(
+    comparison = summarize_comparison(
         results_a, results_b, metric, wall_time=time.perf_counter() - started
     )
+    comparison.execution = chosen.describe()
+    return comparison
 
 
 def metric_bands(results: Results, metric: str, group: str) -> tuple[np.ndarray, np.ndarray]:

@@ -46,17 +46,21 @@ def package_versions() -> dict[str, str]:
 
 
 def manifest(
-    results: Results, command: list[str] | None = None, extra: dict[str, Any] | None = None
+    subject: dict[str, Any],
+    *,
+    seed: int,
+    wall_time: float,
+    command: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What makes the run reproducible: the resolved scenario, seed, versions, wall time, command."""
+    """What makes a run, sweep or comparison reproducible: its resolved scenarios
+    (``subject``), seed, package versions, platform, wall time and command."""
     return {
-        "scenario": results.scenario.to_dict(),
-        "source": str(results.scenario.source) if results.scenario.source else None,
-        "seed": results.seed,
-        "replications": results.replications,
+        **subject,
+        "seed": seed,
         "versions": package_versions(),
         "platform": platform.platform(),
-        "wall_time_seconds": round(results.wall_time, 3),
+        "wall_time_seconds": round(wall_time, 3),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command if command is not None else ["feedbacksim", *sys.argv[1:]],
         **(extra or {}),
@@ -117,5 +121,13 @@ def write_run(
     directory.mkdir(parents=True, exist_ok=True)
     write_json(directory / "findings.json", results.to_json())
     write_metrics(results, directory)
-    write_json(directory / "manifest.json", manifest(results, command, extra))
+    subject = {
+        "scenario": results.scenario.to_dict(),
+        "source": str(results.scenario.source) if results.scenario.source else None,
+        "replications": results.replications,
+    }
+    document = manifest(
+        subject, seed=results.seed, wall_time=results.wall_time, command=command, extra=extra
+    )
+    write_json(directory / "manifest.json", document)
     return directory

@@ -11,7 +11,6 @@ numbers are the same on every executor.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from feedbacksim.core.seeding import replication_sequences
 from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.executors import Executor, make_executor
+from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress
 from feedbacksim.run.results import Results
 from feedbacksim.run.store import (
@@ -178,13 +178,8 @@ def run_scenario(
     scenario: Scenario,
     replications: int,
     seed: int,
-    *,
-    executor: str | Executor | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    directory: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    progress: Progress | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> Results:
     """Run ``replications`` replications; replication i gets child i of ``seed``.
 
@@ -192,15 +187,10 @@ def run_scenario(
         scenario: What to run.
         replications: How many replications.
         seed: The run's seed.
-        executor: ``serial`` (the default, or ``dask`` when ``address`` is given),
-            ``processes``, ``dask``, or an :class:`Executor` instance (which is then left
-            open for the caller to reuse).
-        workers: Worker processes for ``processes``/``dask`` (default: one per core).
-        address: A Dask scheduler to connect to (``tcp://host:8786``); implies ``dask``.
-        directory: Run directory; each replication is written to
-            ``directory/replications/`` and the Results read traces from there lazily.
-        resume: Continue the run in ``directory``, skipping complete replications.
-        progress: Progress display (default: none).
+        options: Where and how to run (:class:`RunOptions`); keyword ``run_options``
+            (``executor``, ``workers``, ``address``, ``directory``, ``resume``,
+            ``progress``) override its fields. With a directory each replication is
+            written to ``directory/replications/`` and the Results read traces from there.
     """
     plan = {
         "kind": "run",
@@ -215,12 +205,7 @@ def run_scenario(
         plan,
         ["replications"],
         keep_traces=True,
-        executor=executor,
-        workers=workers,
-        address=address,
-        directory=directory,
-        resume=resume,
-        progress=progress,
+        options=RunOptions.of(options, **run_options),
     )[0]
 
 
@@ -232,12 +217,7 @@ def run_stored(
     folders: Sequence[str],
     *,
     keep_traces: bool,
-    executor: str | Executor | None,
-    workers: int | None,
-    address: str | None,
-    directory: str | os.PathLike[str] | None,
-    resume: bool,
-    progress: Progress | None,
+    options: RunOptions,
 ) -> list[Results]:
     """Run ``scenarios`` over the same replication seeds: what run, sweep and compare share.
 
@@ -250,15 +230,17 @@ def run_stored(
     if not isinstance(seed, int) or seed < 0:
         raise ScenarioError(f"the seed must be a non-negative integer, got {seed!r}")
     stores = None
-    path = Path(directory) if directory is not None else None
+    path = Path(options.directory) if options.directory is not None else None
     if path is not None:
-        check_plan(path, plan, resume)
+        check_plan(path, plan, options.resume)
         stores = [ReplicationStore(path / folder) for folder in folders]
-    elif resume:
+    elif options.resume:
         raise ScenarioError("resume needs the run directory")
-    runner, owned = executor_for(executor, workers, address, path)
+    runner, owned = executor_for(options.executor, options.workers, options.address, path)
     try:
-        return run_points(scenarios, replications, seed, runner, stores, keep_traces, progress)
+        return run_points(
+            scenarios, replications, seed, runner, stores, keep_traces, options.progress
+        )
     finally:
         if owned:
             runner.close()

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from feedbacksim.errors import Problem, ScenarioError
+from feedbacksim.run.directory import manifest, write_json
+from feedbacksim.run.files import atomic_write_text
+from feedbacksim.run.options import RunOptions
 from feedbacksim.scenario.sweep_block import (
     SweepPlan,
     SweepPoint,
@@ -23,8 +28,6 @@ from feedbacksim.scenario.sweep_block import (
 )
 
 if TYPE_CHECKING:
-    from feedbacksim.run.executors import Executor
-    from feedbacksim.run.progress import Progress
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
 
@@ -43,6 +46,32 @@ class SweepResults:
     wall_time: float = 0.0
     scenario_name: str = ""
     analyzers: list[str] = field(default_factory=list)
+    scenario: Scenario | None = None
+    execution: dict[str, Any] = field(default_factory=dict)
+
+    #: Draws a saved sweep's phase diagram and, when asked, its report
+    #: (``feedbacksim.report``); ``import feedbacksim`` sets it, as for :class:`Results`.
+    reporter: ClassVar[Callable[[SweepResults, Path, bool], Any] | None] = None
+
+    def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
+        """Write ``sweep.csv``, ``sweep.json``, ``manifest.json``, the phase diagram and the report."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "sweep.csv", self.to_frame().to_csv(index=False))
+        write_json(out / "sweep.json", self.to_json())
+        subject: dict[str, Any] = {
+            "scenario": self.scenario.to_dict() if self.scenario else None,
+            "source": str(self.scenario.source) if self.scenario and self.scenario.source else None,
+            "points": len(self.points),
+            "replications_per_point": self.replications,
+        }
+        write_json(
+            out / "manifest.json",
+            manifest(subject, seed=self.seed, wall_time=self.wall_time, extra=self.execution),
+        )
+        if SweepResults.reporter is not None:
+            SweepResults.reporter(self, out, report)
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row per point and analyzer: the point's values, fail fraction and 95% Wilson interval."""
@@ -102,13 +131,8 @@ def run_sweep(
     plan: SweepPlan | None = None,
     replications: int | None = None,
     seed: int | None = None,
-    *,
-    executor: str | Executor | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    directory: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    progress: Progress | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
 ) -> SweepResults:
     """Run every point of ``plan`` (default: the scenario's ``sweep:`` block) with the same seeds.
 
@@ -131,6 +155,7 @@ def run_sweep(
     points = plan.points()
     scenarios = point_scenarios(scenario, points)
     started = time.perf_counter()
+    chosen = RunOptions.of(options, **run_options)
     results = run_stored(
         scenarios,
         n,
@@ -144,12 +169,7 @@ def run_sweep(
         },
         [f"points/{p.index:04d}" for p in points],
         keep_traces=False,
-        executor=executor,
-        workers=workers,
-        address=address,
-        directory=directory,
-        resume=resume,
-        progress=progress,
+        options=chosen,
     )
     return SweepResults(
         plan,
@@ -160,4 +180,6 @@ def run_sweep(
         time.perf_counter() - started,
         scenario.name,
         [a.name for a in scenario.analyzers()],
+        scenario,
+        chosen.describe(),
     )
