@@ -29,14 +29,6 @@ class _Buffer:
         self.values = np.empty((capacity, len(groups)))
         self.size = 0
 
-    def append(self, time: float, values: Any) -> None:
-        n = self.size
-        if n == self.times.shape[0]:
-            self.grow()
-        self.times[n] = time
-        self.values[n] = values
-        self.size = n + 1
-
     def grow(self) -> None:
         """Double the capacity (keeps the recorded rows)."""
         n = self.times.shape[0]
@@ -58,7 +50,7 @@ class Recorder:
 
     def record(self, metric: str, time: float, values: Any) -> None:
         """Record ``values`` (a scalar, or one value per declared group) at ``time``."""
-        # The hot path of every world's step: _Buffer.append inlined (one call, not two).
+        # The hot path of every world's step: the buffer is written here, in one call.
         b = self._buffers[metric]
         n = b.size
         if n == b.times.shape[0]:
