@@ -86,7 +86,7 @@ def replicate(args: tuple[str, int, float, float, bool]) -> dict:
 
     import feedbacksim
     from feedbacksim.analyzers.monitoring import MonitoringAnalyzer
-    from feedbacksim.seeding import as_seed_sequence
+    from feedbacksim.core.seeding import as_seed_sequence
 
     design, index, horizon, recover, light = args
     base = light_scenario() if light else feedbacksim.load(SCENARIO)

@@ -9,9 +9,9 @@ from conftest import SCENARIOS
 
 import feedbacksim
 from feedbacksim.analyzers.monitoring import MonitoringAnalyzer, episodes, score_alarms
+from feedbacksim.analyzers.monitors import Monitor, category_p_value, drift
+from feedbacksim.core.trace import MetricSeries, Trace
 from feedbacksim.errors import ScenarioError
-from feedbacksim.monitors import Monitor, category_p_value, drift
-from feedbacksim.trace import MetricSeries, Trace
 
 
 def test_drift_statistics_and_chi_square():

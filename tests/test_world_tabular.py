@@ -15,11 +15,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import feedbacksim
-from feedbacksim.agent import Agent
+from feedbacksim.core.agent import Agent
+from feedbacksim.core.policies import ThresholdPolicy
+from feedbacksim.core.quality import weighted_auc
+from feedbacksim.core.simulation import Simulation
 from feedbacksim.errors import ScenarioError
-from feedbacksim.policies import ThresholdPolicy
-from feedbacksim.quality import weighted_auc
-from feedbacksim.simulation import Simulation
 from feedbacksim.worlds.table_shifts import Schedule
 from feedbacksim.worlds.tabular import TabularWorld, read_table
 

@@ -3,7 +3,7 @@
 A *degradation episode* is a maximal stretch of time during which the ground-truth quality
 the world records (``truth``, e.g. the tabular world's ``holdout_auc``, group ``all``) is
 below ``below``: it starts at the first measurement below and ends at the first one back at
-or above (or at the end of the run). A monitor (see :mod:`feedbacksim.monitors`) *detects*
+or above (or at the end of the run). A monitor (see :mod:`feedbacksim.analyzers.monitors`) *detects*
 an episode at its first alarm during it; the detection delay is that time minus the
 episode's start. Alarms outside every episode are false alarms, counted as alarm onsets (a
 check that alarms after one that did not) per 1,000 time units outside episodes.
@@ -23,8 +23,8 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
-from feedbacksim.registry import register
-from feedbacksim.trace import Trace
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 ALARM_PREFIX = "alarm:"
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from feedbacksim.registry import register
+from feedbacksim.core.registry import register
 
 
 class UntrustedModelFile(ValueError):

@@ -41,11 +41,10 @@ import pandas as pd
 from pydantic import Field
 from scipy.special import logit
 
-from feedbacksim.agent import model_scores
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.quality import weighted_auc
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.quality import weighted_auc
+from feedbacksim.core.registry import register
 from feedbacksim.worlds.table_shifts import (
     FeedbackShift,
     ShiftState,
@@ -270,7 +269,7 @@ class TabularWorld(Environment):
         decider = getattr(self, "decider", None)
         if not self.mutable or decider is None or not decider.fitted:
             return frame, {}
-        model = decider.deployed
+        model = decider.serving_model()  # no retrain happens here that is not due anyway
 
         def model_logit(x: pd.DataFrame) -> np.ndarray:
             if hasattr(model, "decision_function"):  # the logit itself, exact for a linear model
@@ -393,7 +392,7 @@ class TabularWorld(Environment):
             y = np.concatenate([y, *(r[1] for r in due)])
             groups = np.concatenate([groups, *(r[2] for r in due)])
             rows = np.concatenate([rows, np.full(sum(len(r[1]) for r in due), -1)])
-        self.decider.retrain_if_due()  # cases respond to the model that will decide on them
+        self.decider.serving_model()  # a due retrain first: cases respond to the model that decides
         batch_frame, moves = self._moved(batch_frame, t)
         decision = self.decide(self.decider, Batch(batch_frame, groups))
         acted = decision.actions > 0
@@ -492,7 +491,7 @@ class TabularWorld(Environment):
                 self._returning.append((changed, y[back], groups[back], when))
 
     def _after_deploy(self, agent: Any) -> None:
-        if agent is self.decider:
+        if agent.name == self.decider.name:
             self._holdout_scores = None
 
     def measure(self) -> None:
@@ -512,10 +511,10 @@ class TabularWorld(Environment):
             return
         n = self.hold[1].shape[0]
         if self.mutable:  # the held-out cases respond to the deployed model too
-            per_row = model_scores(self.decider.deployed, truth["features"].iloc[:n])
+            per_row = self.decider.score(truth["features"].iloc[:n])
         else:  # scores change only with the model: kept until the next deployment
             if self._holdout_scores is None:
-                self._holdout_scores = model_scores(self.decider.deployed, self.hold[0])
+                self._holdout_scores = self.decider.score(self.hold[0])
             per_row = self._holdout_scores
         scores = per_row[truth["rows"]]
         right = (scores >= 0.5) == (labels > 0.5)
