@@ -103,3 +103,11 @@ def test_score_alarms_counts_onsets_outside_episodes():
     out = score_alarms(np.array([1.0, 2.0, 50.0]), np.array([1.0, 50.0]), [(40.0, 60.0)], 100.0)
     assert out["delays"] == [10.0] and out["false_alarms"] == 1
     assert out["false_alarms_per_1000"] == pytest.approx(1000 / 80)
+
+
+def test_monitor_names_are_unique_in_a_scenario(tmp_path):
+    text = (SCENARIOS / "monitoring.yaml").read_text()
+    path = tmp_path / "twice.yaml"
+    path.write_text(text.replace("{name: predictions,", "{name: inputs,"))
+    with pytest.raises(ScenarioError, match=r"monitor names must be unique.*\['inputs'\]"):
+        feedbacksim.load(path)

@@ -139,6 +139,15 @@ class ScenarioSpec(Strict):
     plugins: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(default_factory=list)
     extends: str | None = None
 
+    @model_validator(mode="after")
+    def _monitor_names_unique(self) -> ScenarioSpec:
+        # Their metrics (monitor:<name>, alarm:<name>) share the trace.
+        names = [m.name for a in self.agents for m in a.monitors]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"monitor names must be unique in a scenario; repeated: {twice}")
+        return self
+
 
 # -- JSON Schema for editors -----------------------------------------------------------
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
