@@ -12,7 +12,7 @@ from simpy.core import URGENT, StopSimulation
 from feedbacksim.agent import Agent
 from feedbacksim.environment import Environment
 from feedbacksim.seeding import as_seed_sequence, named_generator
-from feedbacksim.trace import Recorder, Trace
+from feedbacksim.trace import METRIC_SCALES, Recorder, Trace
 
 if TYPE_CHECKING:
     from feedbacksim.expressions import Expression
@@ -77,6 +77,7 @@ class Simulation:
         for agent in self.agents:
             agent.bind(self, named_generator(self.seed, f"agent:{agent.name}"))
         self.environment.start()
+        self.metadata.setdefault(METRIC_SCALES, self.environment.scales())
         for agent in self.agents:
             if agent.pretrain_samples:
                 rng = named_generator(self.seed, f"pretrain:{agent.name}")

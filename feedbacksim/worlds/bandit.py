@@ -49,6 +49,7 @@ class BanditWorld(Environment):
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
     open_loop_doc = "every arm's reward is observed each round, whatever was pulled"
+    metric_scales = {"best_arm_share": 1.0}  # a share
 
     def __init__(
         self,

@@ -89,6 +89,13 @@ class DemandWorld(Environment):
         "true_level": "true demand level per product",
     }
     open_loop_doc = "the forecaster observes demand itself, not sales"
+    # Ratios to the true demand and shares of units or products.
+    metric_scales = {
+        "forecast_ratio": 1.0,
+        "stock_ratio": 1.0,
+        "fill_rate": 1.0,
+        "sellout_rate": 1.0,
+    }
 
     def __init__(
         self,

@@ -63,6 +63,7 @@ class PolicingWorld(Environment):
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
     }
     open_loop_doc = "incidents are observed in every region, whatever the patrols"
+    metric_scales = {"patrol_share": 1.0, "true_incident_share": 1.0}  # shares
 
     def __init__(
         self,

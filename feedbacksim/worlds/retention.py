@@ -59,6 +59,7 @@ class RetentionWorld(Environment):
         "worst_group_risk": "the largest risk over groups",
     }
     open_loop_doc = "arrivals do not respond to the risks: lambda stays at its initial value"
+    metric_scales = {"population_share": 1.0}  # a share
 
     def __init__(
         self,
