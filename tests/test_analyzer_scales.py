@@ -131,3 +131,22 @@ def test_performative_verdict_is_invariant_to_units(eps, verdict, factor):
         "agents.0.data.size": 2000,
     }
     assert run_verdict("performative.yaml", overrides) == verdict
+
+
+@pytest.mark.parametrize("n", [400, 6000])
+def test_runaway_verdict_holds_over_a_longer_horizon(n):
+    # The same loop run 15x longer: the metric leaves 1 between t=100 and t=400 by 0.4
+    # and stays there (saturated), with AR(1) noise (phi 0.5, SD 0.01). At n = 6000 the
+    # window is 1,200 points (the O(n log n) slope selection path) and the rise is 300 of
+    # them, still a clear trend at the first checkpoint after it; the stationary twin
+    # (0.05 off, half the tolerance) passes at both horizons.
+    rng = np.random.default_rng(8)
+    rise = np.clip((np.arange(n) - 100) / 300, 0, 1) * 0.4
+    (loop,) = RunawayAnalyzer(metric="m", reference=1.0).analyze(
+        trace(series("m", 1.0 + rise + ar1(rng, n, 0.5, 0.01)))
+    )
+    assert loop.failed and loop.first_detected_at < 1500
+    (still,) = RunawayAnalyzer(metric="m", reference=1.0).analyze(
+        trace(series("m", 1.05 + ar1(rng, n, 0.5, 0.01)))
+    )
+    assert not still.failed
