@@ -6,6 +6,8 @@ Prints, for each length n of a stationary AR(1) series (phi 0.8), CPU seconds
 of:
 
 * ``theil_sen_slope``: the O(n log n) Theil-Sen slope (selection by merge-sort counts);
+* ``theil_sen interval``: the slope with Sen's 95% interval (three order statistics), as
+  the convergence analyzer uses it;
 * ``mann_kendall_ar1``: the whole AR(1)-corrected trend test (two slopes, Kendall's tau);
 * ``kendalltau``: one ``scipy.stats.kendalltau`` pass, the plain O(n log n) baseline
   every count above costs;
@@ -30,7 +32,7 @@ import numpy as np
 from scipy import stats
 from scipy.signal import lfilter
 
-from feedbacksim.statistics import mann_kendall_ar1, theil_sen_slope
+from feedbacksim.statistics import mann_kendall_ar1, theil_sen, theil_sen_slope
 
 
 def ar1(n: int, phi: float, seed: int) -> np.ndarray:
@@ -65,6 +67,7 @@ def main() -> None:
         t = np.arange(n, dtype=float)
         rows: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
             ("theil_sen_slope", theil_sen_slope, (y,)),
+            ("theil_sen interval", theil_sen, (y, t)),
             ("mann_kendall_ar1", mann_kendall_ar1, (y, 0.05)),
             ("kendalltau", stats.kendalltau, (t, y)),
         ]

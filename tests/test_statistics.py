@@ -24,6 +24,7 @@ from feedbacksim.statistics import (
     mann_kendall_ar1,
     page_hinkley,
     psi,
+    theil_sen,
     theil_sen_slope,
     trend_test,
     wilson_interval,
@@ -185,6 +186,21 @@ def test_theil_sen_slope_matches_scipy(n: int, kind: str) -> None:
     assert theil_sen_slope(y) == pytest.approx(expected, rel=1e-7, abs=1e-10)
     if n <= st.THEIL_SEN_EXACT_MAX:
         assert theil_sen_slope(y) == expected
+
+
+@pytest.mark.parametrize("n", [50, 1001, 1800])
+@pytest.mark.parametrize("ties", [False, True])
+def test_theil_sen_interval_matches_scipy(n: int, ties: bool) -> None:
+    # Unequally spaced times (the convergence analyzer drops zero steps): slope and
+    # Sen's interval as scipy gives them, to the selection's precision (rel 1e-7).
+    rng = np.random.default_rng(n + ties)
+    t = np.sort(rng.choice(3 * n, size=n, replace=False)).astype(float)
+    y = -0.01 * t + rng.standard_normal(n)
+    if ties:
+        y = np.round(y, 1)
+    expected = stats.theilslopes(y, t, alpha=0.95)
+    got = theil_sen(y, t, confidence=0.95)
+    np.testing.assert_allclose(got, [expected[0], expected[2], expected[3]], rtol=1e-7, atol=1e-10)
 
 
 def test_theil_sen_slope_is_linear_time_in_memory() -> None:
