@@ -51,6 +51,12 @@ class PolicingWorld(Environment):
             rate above 1 means an incident every day.
         discoveries_per_patrol: most incidents one patrol discovers in a day (``None``:
             a patrolled region's incidents are all discovered, whatever the patrols).
+        allocation_features: give the dispatcher two more feature columns: the day's
+            discovery cap in the region (``discoveries_per_patrol`` times the patrols sent;
+            -1 when discovery is not capped, and in the open loop; 0 in the batch, which is
+            decided before the patrols) and the day, so that a model can tell a count
+            capped by its patrols from an uncapped one and keep a window in days
+            (``censored-poisson``).
         agent: the dispatcher's name (default: the scenario's only agent).
     """
 
@@ -72,6 +78,7 @@ class PolicingWorld(Environment):
         reporting_rate: Probability = 0.0,
         dynamic_rate: Rate = 0.0,
         discoveries_per_patrol: Annotated[int, Field(ge=1)] | None = None,
+        allocation_features: bool = False,
         agent: str | None = None,
     ) -> None:
         self.incident_rates = incident_rates
@@ -80,6 +87,7 @@ class PolicingWorld(Environment):
         self.reporting_rate = reporting_rate
         self.dynamic_rate = dynamic_rate
         self.discoveries_per_patrol = discoveries_per_patrol
+        self.allocation_features = allocation_features
         self.agent = agent
 
     @classmethod
@@ -110,7 +118,10 @@ class PolicingWorld(Environment):
         self.dispatcher = (
             self.agents[self.agent] if self.agent else next(iter(self.agents.values()))
         )
-        self._batch = Batch(np.arange(k, dtype=float).reshape(k, 1), capacity=self.patrols_per_day)
+        columns = 3 if self.allocation_features else 1
+        features = np.zeros((k, columns))
+        features[:, 0] = np.arange(k)
+        self._batch = Batch(features, capacity=self.patrols_per_day)
         self._true_share = self.rates / self.rates.sum()
         for metric in self.metrics:
             self.declare(metric, groups=range(k))
@@ -119,6 +130,8 @@ class PolicingWorld(Environment):
     def step(self) -> None:
         """One day: allocate patrols, draw incidents, let the dispatcher see what it found."""
         rng = self.rng
+        if self.allocation_features:
+            self._batch.features[:, 2] = self.now
         decision = self.dispatcher.decide(self._batch)
         share = decision.propensity
         patrolled = decision.actions > 0
@@ -141,9 +154,15 @@ class PolicingWorld(Environment):
                 rates / total if total > 0 else np.full(rates.shape[0], 1.0 / rates.shape[0])
             )
 
+        features = self._batch.features
+        if self.allocation_features:
+            # The discovery cap: the most incidents the patrols could find (-1: no cap).
+            features = features.copy()
+            capped = self.discoveries_per_patrol is not None and not self.open_loop
+            features[:, 1] = self.discoveries_per_patrol * decision.actions if capped else -1.0
         if self.open_loop:
             seen = np.ones_like(patrolled)
-            obs = Observations(self._batch.features, incidents)
+            obs = Observations(features, incidents)
         else:
             # Probability that a region is patrolled at least once today, given the allocation.
             units = self.patrols_per_day
@@ -151,7 +170,7 @@ class PolicingWorld(Environment):
             seen = patrolled
             labels = discovered[seen]
             obs = Observations(
-                self._batch.features[seen],
+                features[seen],
                 labels,
                 propensity=observed_p[seen],
                 min_propensity=np.full(labels.shape[0], observed_p.min()),
@@ -162,7 +181,7 @@ class PolicingWorld(Environment):
             has = (reported > 0) & ~seen
             if has.any():
                 self.deliver(
-                    self.dispatcher, Observations(self._batch.features[has], reported[has])
+                    self.dispatcher, Observations(features[has], reported[has])
                 )
 
         self.record("patrol_share", share)
