@@ -67,6 +67,7 @@ class PolicingWorld(Environment):
         "discovered": "incidents discovered by patrols that day, per region",
         "missed": "incidents that occurred and were not discovered by patrols that day",
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
+        "mean_missed": "missed incidents per day in the region, averaged over the days so far",
     }
     open_loop_doc = "incidents are observed in every region, whatever the patrols"
 
@@ -123,6 +124,8 @@ class PolicingWorld(Environment):
         features[:, 0] = np.arange(k)
         self._batch = Batch(features, capacity=self.patrols_per_day)
         self._true_share = self.rates / self.rates.sum()
+        self._missed_total = np.zeros(k)
+        self._days = 0
         for metric in self.metrics:
             self.declare(metric, groups=range(k))
         self.every(1.0, self.step)
@@ -190,3 +193,6 @@ class PolicingWorld(Environment):
         self.record("discovered", discovered)
         self.record("missed", missed)
         self.record("incident_rate", rates)
+        self._missed_total += missed
+        self._days += 1
+        self.record("mean_missed", self._missed_total / self._days)
