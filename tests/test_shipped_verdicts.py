@@ -40,10 +40,12 @@ FAIL, PASS = 1, 0
 
 # file -> (expected exit code, replications, overrides)
 EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
-    # Missed incidents above the bound in 82% of greedy replications, far fewer under
-    # proportional allocation; the rule (more than half) needs ~10 replications (docs/worlds.md).
-    "attention_dynamic.yaml": (FAIL, 10, {}),
-    "attention_dynamic_mitigated.yaml": (PASS, 10, {}),
+    # Missed incidents above the bound in 82% of greedy replications, 26% under
+    # proportional allocation (50 each, docs/worlds.md). With 6 replications the rule
+    # (more than half, i.e. 4 or more) catches greedy with probability 0.92 and wrongly
+    # fails proportional with probability 0.04; the seed is fixed.
+    "attention_dynamic.yaml": (FAIL, 6, {}),
+    "attention_dynamic_mitigated.yaml": (PASS, 6, {}),
     "bandit.yaml": (FAIL, 40, {"horizon": 300}),
     "bandit_mitigated.yaml": (PASS, 100, {}),
     "data_feedback.yaml": (FAIL, 3, {}),
