@@ -165,7 +165,7 @@ def test_simulated_world_agrees_with_the_exact_analysis(policy, name):
             "replications": 1,
             "seed": 11,
             "environment": {
-                "kind": "lending-fico",
+                "kind": "lending_fico",
                 "params": {"population_size": 60000, "applicants_per_day": 60000, "label_delay": 0},
             },
             "agents": [
@@ -197,3 +197,22 @@ def test_simulated_world_agrees_with_the_exact_analysis(policy, name):
         assert change[g] == pytest.approx(mean, abs=4 * sd / np.sqrt(n))
     if name == "DemParity":
         assert change[BLACK] < 0  # active harm, as in the exact analysis
+
+
+def test_unknown_group_is_a_load_error():
+    from feedbacksim.errors import ScenarioError
+
+    data = {
+        "name": "bad",
+        "horizon": 1,
+        "environment": {"kind": "lending_fico", "params": {"groups": ["Black", "Martian"]}},
+        "agents": [
+            {
+                "name": "lender",
+                "model": {"kind": "sklearn.linear_model.LogisticRegression"},
+                "policy": {"kind": "max-util"},
+            }
+        ],
+    }
+    with pytest.raises(ScenarioError, match="Martian"):
+        feedbacksim.Scenario.from_dict(data)

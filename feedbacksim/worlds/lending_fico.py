@@ -37,7 +37,7 @@ from feedbacksim.worlds.lending import QUANTILES, LendingWorld
 LOG_ODDS_LIMIT = 6.0  # repayment rates in the tables lie in [0.003, 0.997]: |logit| < 6
 
 
-@register("environment", "lending-fico")
+@register("environment", "lending_fico")
 class FicoLendingWorld(LendingWorld):
     """Liu et al.'s FICO lending: groups' scores and repayment rates from the TransRisk tables.
 

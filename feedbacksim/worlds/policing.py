@@ -183,9 +183,7 @@ class PolicingWorld(Environment):
             reported = rng.binomial(missed.astype(np.int64), self.reporting_rate).astype(float)
             has = (reported > 0) & ~seen
             if has.any():
-                self.deliver(
-                    self.dispatcher, Observations(features[has], reported[has])
-                )
+                self.deliver(self.dispatcher, Observations(features[has], reported[has]))
 
         self.record("patrol_share", share)
         self.record("patrols", decision.actions)
