@@ -172,7 +172,7 @@ def test_whole_allocation_exploration():
 
 @pytest.mark.slow
 def test_damour_signature_with_the_windowed_estimator():
-    """D'Amour et al. (2020), Section 5 (attention allocation, dynamic rate 0.05): greedy
+    """D'Amour et al. (2020), the attention-allocation case study (dynamic rate 0.05): greedy
     allocation discovers more incidents *and* misses more than proportional allocation.
 
     ml-fairness-gym's estimator (censored Poisson MLE over 100 days, refit every 10 days

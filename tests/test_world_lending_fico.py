@@ -2,7 +2,7 @@
 
 Liu, Dean, Rolf, Simchowitz, Hardt, "Delayed Impact of Fair Machine Learning", ICML 2018,
 Section 6 ("Simulations"; Figures 5-7 of the arXiv version 1803.04383v2, whose text the
-comments quote). The paper compares the Black and White groups at the utility ratio
+comments cite). The paper compares the Black and White groups at the utility ratio
 u-/u+ = -4 (and -10), with score changes +75 on repayment and -150 on default.
 """
 
@@ -77,8 +77,8 @@ def test_outcome_curves_rise_then_fall_for_black_and_rise_for_white(tables):
 
 
 def test_policies_at_the_papers_utility_ratio(tables):
-    """Figure 7(a) caption: "in (a) DemParity causes active harm while in (b) it does not.
-    EqOpt and MaxUtil never cause active harm."  (a) is u-/u+ = -4, (b) -10.
+    """Figure 7 (thresholds at u-/u+ = -4 in (a), -10 in (b)): DemParity causes active harm
+    to the Black group in (a) and not in (b); EqOpt and MaxUtil never cause active harm.
 
     Selection rates and Delta mu of the Black group, exact (the utility is piecewise
     linear in the common rate / true-positive rate, so its maximum is at a row's edge):
@@ -116,7 +116,7 @@ def test_policies_at_the_papers_utility_ratio(tables):
     for di in (four, ten):
         for policy in di.policies():
             if policy.name != "DemParity":
-                assert policy.delta_mu[BLACK] > 0  # "EqOpt and MaxUtil never cause active harm"
+                assert policy.delta_mu[BLACK] > 0  # EqOpt and MaxUtil never cause active harm
 
 
 def test_dem_parity_rate_is_the_utility_maximum(tables):

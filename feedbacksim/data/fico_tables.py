@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -106,8 +107,9 @@ def _read(name: str) -> tuple[list[str], list[str], np.ndarray]:
     return header, [row[0] for row in rows[1:]], body
 
 
+@lru_cache(maxsize=1)
 def load_fico() -> FicoTables:
-    """Read the shipped FICO TransRisk tables (all four groups)."""
+    """Read the shipped FICO TransRisk tables (all four groups; read once, arrays read-only)."""
     header, rows, cdf = _read("transrisk_cdf_by_race_ssa.csv")
     perf_header, perf_rows, nonperforming = _read("transrisk_performance_by_race_ssa.csv")
     totals_header, _, totals = _read("totals.csv")
@@ -115,11 +117,14 @@ def load_fico() -> FicoTables:
         raise ValueError("the FICO tables' groups or scores disagree")
     order = [header.index(g) for g in GROUPS]
     transrisk = np.array([float(r) for r in rows])
-    return FicoTables(
-        transrisk=transrisk,
-        scores=transrisk_to_fico(transrisk),
-        groups=GROUPS,
-        cdf=cdf[:, order] / 100.0,
-        repay=1.0 - nonperforming[:, order] / 100.0,
-        totals=totals[0, order],
+    arrays = (
+        transrisk,
+        transrisk_to_fico(transrisk),
+        cdf[:, order] / 100.0,
+        1.0 - nonperforming[:, order] / 100.0,
+        totals[0, order],
     )
+    for array in arrays:
+        array.flags.writeable = False  # shared by every caller of the cache
+    transrisk, scores, cdf_share, repay, group_totals = arrays
+    return FicoTables(transrisk, scores, GROUPS, cdf_share, repay, group_totals)
