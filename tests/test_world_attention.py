@@ -181,7 +181,7 @@ def test_damour_signature_with_the_windowed_estimator():
     against 1.60 (SD 0.31); with 8 replications the difference has an SE of 0.18 a day
     (180 incidents over the run), so "greedy misses more" holds by about 3 SE;
     discovered 858 +- 20 against 759 +- 18 (SE, 20 replications of seed 7), so with 8
-    the difference (99) is about 2.6 SE of it. CPU about 12 s.
+    the difference (99) is about 2.3 SE of it (SE 43). CPU about 12 s.
     """
     totals = {}
     for name in ("attention_dynamic.yaml", "attention_dynamic_mitigated.yaml"):
