@@ -194,3 +194,16 @@ def test_damour_signature_with_the_windowed_estimator():
     proportional = np.mean(totals["attention_dynamic_mitigated.yaml"], axis=0)
     assert greedy[0] > proportional[0]  # discovers more
     assert greedy[1] > proportional[1]  # and misses more
+
+
+def test_censored_poisson_needs_allocation_features_at_load():
+    from feedbacksim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="allocation_features: true") as error:
+        feedbacksim.load(SCENARIOS / "attention_dynamic.yaml").with_overrides(
+            {
+                "environment.params.allocation_features": False,
+                "agents.dispatcher.model.params.regions": 4,
+            }
+        )
+    assert "is 4 but environment.params.incident_rates has 5 regions" in str(error.value)

@@ -101,17 +101,32 @@ class PolicingWorld(Environment):
 
     @classmethod
     def check_agent(cls, params: dict, agent: Any) -> dict[str, str]:
-        """An incident-count model needs one prior count per region (checked at load)."""
-        counts = (
-            agent.model.params.get("prior_counts") if agent.model.kind == "incident-count" else None
-        )
+        """Checks at load: one prior value per region; a censored-poisson model gets its features."""
         regions = len(params["incident_rates"])
-        if isinstance(counts, list) and len(counts) != regions:
-            return {
-                "model.params.prior_counts": f"has {len(counts)} values but "
-                f"environment.params.incident_rates has {regions} regions"
-            }
-        return {}
+        model = agent.model
+        problems = {}
+        for kind, key in (
+            ("incident-count", "prior_counts"),
+            ("censored-poisson", "prior_rates"),
+        ):
+            values = model.params.get(key) if model.kind == kind else None
+            if isinstance(values, list) and len(values) != regions:
+                problems[f"model.params.{key}"] = (
+                    f"has {len(values)} values but "
+                    f"environment.params.incident_rates has {regions} regions"
+                )
+        if model.kind == "censored-poisson":
+            given = model.params.get("regions")
+            if isinstance(given, int) and given != regions:
+                problems["model.params.regions"] = (
+                    f"is {given} but environment.params.incident_rates has {regions} regions"
+                )
+            if not params.get("allocation_features", False):
+                problems["model.kind"] = (
+                    "censored-poisson reads the discovery cap and the day: set "
+                    "environment.params.allocation_features: true"
+                )
+        return problems
 
     def start(self) -> None:
         self.rates = np.asarray(self.incident_rates, dtype=float)
