@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats
 from scipy.signal import lfilter
 
-from feedbacksim.statistics import mann_kendall_ar1, theil_sen, theil_sen_slope
+from feedbacksim.analyzers.statistics import mann_kendall_ar1, theil_sen, theil_sen_slope
 
 
 def ar1(n: int, phi: float, seed: int) -> np.ndarray:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from synthetic import ar1, series, trace
 
 from feedbacksim.analyzers import DegradationAnalyzer, RunawayAnalyzer
 from feedbacksim.analyzers.scales import noise_scale
+from feedbacksim.core.trace import METRIC_SCALES
 from feedbacksim.errors import ScenarioError
 from feedbacksim.scenario import load, loads
-from feedbacksim.trace import METRIC_SCALES
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def departing(

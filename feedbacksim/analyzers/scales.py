@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from feedbacksim.trace import METRIC_SCALES, Trace
+from feedbacksim.core.trace import METRIC_SCALES, Trace
 
 #: Consistency constant of the median absolute deviation for Gaussian noise.
 MAD_TO_SD = 1.4826
