@@ -11,6 +11,10 @@ and at most one false fail.
 
 Costs are kept small (one to a few replications, short horizons where the label stays
 clear): the whole suite is budgeted at 90 s of CPU on one core.
+
+Not covered: the attention_dynamic world, whose shipped invariant is an absolute count
+of missed incidents a day (``sum(mean_missed) <= 1.85``), a threshold that has no
+meaning at other incident rates, so no point away from the shipped one has a clear label.
 """
 
 from __future__ import annotations
@@ -459,6 +463,30 @@ CASES: list[Case] = [
         )
         for n in (50, 400)
         for eps, label in ((0.0, FAIL), (1.0, PASS))
+    ],
+    # ---- lending_fico: Liu et al. (2018), Section 6: demographic parity at the utility
+    # ratio 4 selects 57.7% of the Black group, past the 43.1% where lending lowers the
+    # group's mean score (active harm); equal opportunity selects 35.6%, below it (the
+    # score rises). Both are one-step properties of the FICO tables, so the applicant
+    # volume, the pool size and the label delay change only how fast the change shows.
+    *[
+        case(
+            "lending_fico",
+            f,
+            label,
+            why,
+            environment__params__applicants_per_day=n,
+            environment__params__population_size=pool,
+            environment__params__label_delay=delay,
+            horizon=120,
+        )
+        for why, n, pool, delay in (
+            ("2x applicants", 400, 10_000, 30),
+            ("4x applicants", 800, 10_000, 30),
+            ("4x pool", 200, 40_000, 30),
+            ("half the label delay", 200, 10_000, 15),
+        )
+        for f, label in (("lending_fico.yaml", FAIL), ("lending_fico_mitigated.yaml", PASS))
     ],
     # ---- recommender: Chaney et al. (2018): a popularity recommender trained on its own
     # interactions homogenizes users (excess ~0.4 at the shipped point against a limit
