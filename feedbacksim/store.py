@@ -10,9 +10,11 @@ large run is aggregated from disk without holding every trace in memory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -20,7 +22,7 @@ from typing import Any, overload
 import numpy as np
 
 from feedbacksim.analyzers.base import Finding
-from feedbacksim.files import atomic_write
+from feedbacksim.files import atomic_write, is_temporary
 from feedbacksim.trace import Trace
 
 FINDINGS_KEY = "__findings__"
@@ -65,8 +67,40 @@ class ReplicationStore:
         """Delete temporary files left by a run that was killed while writing."""
         if self.directory.is_dir():
             for entry in os.scandir(self.directory):
-                if entry.name.startswith(".rep-") and entry.name.endswith(".tmp"):
-                    os.unlink(entry.path)
+                if is_temporary(entry.name) and entry.name.startswith(".rep-"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+
+    def damage(self, index: int) -> str | None:
+        """Why the file of replication ``index`` cannot be read back (``None`` when it can).
+
+        Every member's checksum is verified and the findings parsed, so a truncated,
+        garbage or bit-flipped file is found here rather than while aggregating.
+        """
+        try:
+            with zipfile.ZipFile(self.path(index)) as archive:
+                bad = archive.testzip()
+                if bad is not None:
+                    return f"checksum mismatch in {bad}"
+            with np.load(self.path(index), allow_pickle=False) as data:
+                if FINDINGS_KEY not in data.files:
+                    return "no findings in the file"
+                findings_from_json(str(data[FINDINGS_KEY]))
+                Trace.from_arrays({k: data[k] for k in data.files if k != FINDINGS_KEY})
+        except Exception as exc:  # any failure to read it back is damage, whatever its kind
+            return f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return None
+
+    def discard_damaged(self, indices: set[int]) -> dict[int, str]:
+        """Delete the unreadable files among ``indices`` (so they are recomputed); index -> why."""
+        damaged = {}
+        for index in sorted(indices):
+            why = self.damage(index)
+            if why is not None:
+                damaged[index] = why
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path(index))
+        return damaged
 
     def write(self, index: int, arrays: Mapping[str, np.ndarray], findings_json: str) -> Path:
         """Write replication ``index`` atomically: a temporary file, then ``os.replace``."""

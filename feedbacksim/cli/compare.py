@@ -27,6 +27,7 @@ from feedbacksim.cli.options import add_scenario_options, parse_overrides
 from feedbacksim.compare import Comparison, compare, comparison_figure
 from feedbacksim.errors import ScenarioError
 from feedbacksim.rundir import default_run_dir, package_versions, write_json
+from feedbacksim.runlock import hold_run_directory
 from feedbacksim.scenario import load
 
 
@@ -109,28 +110,29 @@ def handle(args: argparse.Namespace) -> int:
         b = b.with_overrides(overrides)
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
     out = options["directory"]
-    comparison = compare(a, b, args.replications, args.seed, args.metric, **options)
-    write_json(out / "comparison.json", comparison.to_json())
-    figure = comparison_figure(comparison, out / "comparison.png")
-    write_json(
-        out / "manifest.json",
-        {
-            "a": a.to_dict(),
-            "b": b.to_dict(),
-            "sources": [str(s.source) if s.source else None for s in (a, b)],
-            "seed": comparison.a.seed,
-            "replications": comparison.a.replications,
-            "executor": options["executor"],
-            "workers": options["workers"],
-            "versions": package_versions(),
-            "platform": platform.platform(),
-            "wall_time_seconds": round(comparison.wall_time, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": ["feedbacksim", *sys.argv[1:]],
-        },
-    )
-    print_comparison(comparison)
-    print(f"figure: {figure}")
-    print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    with hold_run_directory(out):
+        comparison = compare(a, b, args.replications, args.seed, args.metric, **options)
+        write_json(out / "comparison.json", comparison.to_json())
+        figure = comparison_figure(comparison, out / "comparison.png")
+        write_json(
+            out / "manifest.json",
+            {
+                "a": a.to_dict(),
+                "b": b.to_dict(),
+                "sources": [str(s.source) if s.source else None for s in (a, b)],
+                "seed": comparison.a.seed,
+                "replications": comparison.a.replications,
+                "executor": options["executor"],
+                "workers": options["workers"],
+                "versions": package_versions(),
+                "platform": platform.platform(),
+                "wall_time_seconds": round(comparison.wall_time, 3),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "command": ["feedbacksim", *sys.argv[1:]],
+            },
+        )
+        print_comparison(comparison)
+        print(f"figure: {figure}")
+        print(f"results: {out}")
+        write_report_unless_skipped(args, out)
     return 0 if comparison.b_at_least_as_good else 1
