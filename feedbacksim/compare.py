@@ -21,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from feedbacksim.errors import ScenarioError
+from feedbacksim.files import atomic_save_figure
 
 if TYPE_CHECKING:
     from feedbacksim.executors import Executor
@@ -275,7 +276,4 @@ def comparison_figure(comparison: Comparison, path: str | os.PathLike[str]) -> P
         f"({worst.confidence:.0%} CI {worst.low:+.3g} to {worst.high:+.3g})"
     )
     bands.legend()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110)
-    return target
+    return atomic_save_figure(figure, Path(path), dpi=110)

@@ -61,3 +61,10 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], None], binary: bool = Fa
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
     return atomic_write(path, lambda handle: handle.write(text))
+
+
+def atomic_save_figure(figure: Any, path: Path, **options: Any) -> Path:
+    """Save a matplotlib ``figure`` to ``path`` atomically, in the format its suffix names."""
+    path = Path(path)
+    kind = path.suffix.lstrip(".") or "png"
+    return atomic_write(path, lambda handle: figure.savefig(handle, format=kind, **options), True)
