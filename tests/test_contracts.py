@@ -183,6 +183,10 @@ def test_per_group_metrics_keep_the_declared_group_order(lending_path, policing_
     policing = feedbacksim.load(policing_path).with_overrides({"horizon": 5}).build(seed=1).run()
     np.testing.assert_array_equal(policing["true_incident_share"].final, [0.6, 0.4])
     np.testing.assert_array_equal(policing["incident_rate"].final, [0.6, 0.4])
+    # In the long frame (metrics.csv) each value sits beside its own group's label.
+    frame = policing.to_frame()
+    rates = frame[frame["metric"] == "incident_rate"].groupby("group")["value"].unique()
+    assert {g: v.tolist() for g, v in rates.items()} == {"0": [0.6], "1": [0.4]}
     # Stored and read back, the groups and their columns stay together.
     arrays = Trace.from_arrays(policing.to_arrays())
     assert arrays["incident_rate"].groups == ("0", "1")
