@@ -68,7 +68,7 @@ def test_scenario_params_draw_within_ranges_and_types(data):
         ({"environment.params.reporting_rate": (0.0, 1.5)}, "declared bounds [0, 1]"),
         ({"environment.params.patrols_per_day": (0, 3)}, "declared bounds [1, inf)"),
         ({"environment.params.patrols_per_day": (1, 2.5)}, "integer range"),
-        ({"agents.dispatcher.policy.epsilon": [0.1, 2.0]}, "2.0 (Input should be less"),
+        ({"agents.dispatcher.policy.epsilon": [0.1, 2.0]}, "2.0 ("),  # the value, then why
         ({"environment.params.discovery": (0, 1)}, "needs a numeric parameter"),
         ({"environment.params.discovery": ["bernoulli", "binomial"]}, "'binomial'"),
         ({"environment.params.incident_rate": (0, 1)}, "no declared parameter 'incident_rate'"),
