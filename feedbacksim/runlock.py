@@ -4,9 +4,10 @@
 ``flock`` on POSIX, ``msvcrt`` on Windows; the operating system releases it when the holder
 dies, so a killed run never leaves a stale lock). The holder writes who it is (pid, host,
 command, start time) to ``path/.lock.holder.json``, so a second writer is refused at once
-with a :class:`ScenarioError` (exit 2) that names the holder. Within one process the lock
-is re-entrant: the runner, the writers of the run's files and the command that calls them
-may each hold it, and it is released when the outermost holder is done.
+with a :class:`ScenarioError` (exit 2) that names the holder; a directory that cannot be
+created or locked (read-only, full) is a :class:`RunFailure` (exit 3). Within one process
+the lock is re-entrant: the runner, the writers of the run's files and the command that
+calls them may each hold it, and it is released when the outermost holder is done.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from feedbacksim.errors import ScenarioError
+from feedbacksim.errors import RunFailure, ScenarioError
 from feedbacksim.files import atomic_write_text
 
 LOCK_FILE = ".lock"
@@ -51,15 +52,21 @@ def describe_holder(holder: dict[str, Any] | None) -> str:
 
 def acquire(directory: Path, command: Sequence[str] | None = None) -> FileLock:
     """Lock ``directory`` (created if missing) for this process, or refuse naming the holder."""
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not directory.is_dir():
+        raise ScenarioError(f"{directory} is a file, not a run directory; choose a directory")
     lock = FileLock(str(directory / LOCK_FILE), timeout=0)
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise ScenarioError(
             f"{directory} is in use by {describe_holder(holder_of(directory))}; "
             "wait for that run to finish, or choose another directory"
         ) from None
+    except OSError as exc:
+        raise RunFailure(
+            f"cannot use the run directory {directory}: {exc.strerror or exc}"
+        ) from exc
     try:
         holder = {
             "pid": os.getpid(),

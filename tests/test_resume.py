@@ -252,3 +252,11 @@ def test_a_full_disk_is_a_run_failure_and_resume_completes_the_same_run(
     for i in range(4):
         pd.testing.assert_frame_equal(a.load_trace(i).to_frame(), b.load_trace(i).to_frame())
         assert a.load_findings(i) == b.load_findings(i)
+
+
+def test_a_file_is_not_a_run_directory(policing_path, tmp_path):
+    scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 10})
+    (tmp_path / "taken").write_text("someone's file")
+    with pytest.raises(ScenarioError, match="is a file, not a run directory"):
+        scenario.run(replications=1, seed=1, directory=tmp_path / "taken")
+    assert (tmp_path / "taken").read_text() == "someone's file"
