@@ -3,9 +3,11 @@
 A replication's file holds its trace (:meth:`Trace.to_arrays`) and its findings (as JSON)
 together, so a file that exists is a complete replication: it is written to a temporary
 file in the same directory and renamed into place (``os.replace``), so a run killed at
-any moment leaves either the whole file or none. Resuming a run skips the replications
-whose file exists. Reading is lazy: :class:`StoredTraces` loads one trace at a time, so a
-large run is aggregated from disk without holding every trace in memory.
+any moment leaves either the whole file or none. Its bytes depend only on its content
+(no timestamps), so a replication recomputed on resume is the same file. Resuming a run
+skips the replications whose file exists and reads back. Reading is lazy:
+:class:`StoredTraces` loads one trace at a time, so a large run is aggregated from disk
+without holding every trace in memory.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import IO, Any, overload
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from feedbacksim.trace import Trace
 
 FINDINGS_KEY = "__findings__"
 _FILE = re.compile(r"^rep-(\d{6,})\.npz$")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip member can carry
 
 
 def findings_to_json(findings: Sequence[Finding]) -> str:
@@ -37,6 +40,20 @@ def findings_to_json(findings: Sequence[Finding]) -> str:
 def findings_from_json(text: str) -> list[Finding]:
     """Inverse of :func:`findings_to_json`."""
     return [Finding(**item) for item in json.loads(text)]
+
+
+def write_npz(handle: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+    """``arrays`` as an ``.npz`` (what ``numpy.savez`` writes) whose bytes depend on nothing else.
+
+    ``numpy.savez`` stamps each member with the current time; here every member carries
+    the same fixed date, so a replication recomputed on resume is the same file, byte for
+    byte, as the one an uninterrupted run wrote.
+    """
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+            with archive.open(member, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
 
 
 class ReplicationStore:
@@ -104,9 +121,9 @@ class ReplicationStore:
 
     def write(self, index: int, arrays: Mapping[str, np.ndarray], findings_json: str) -> Path:
         """Write replication ``index`` atomically: a temporary file, then ``os.replace``."""
-        findings = {FINDINGS_KEY: np.array(findings_json)}
+        members = {**arrays, FINDINGS_KEY: np.array(findings_json)}
         return atomic_write(
-            self.path(index), lambda handle: np.savez(handle, **arrays, **findings), binary=True
+            self.path(index), lambda handle: write_npz(handle, members), binary=True
         )
 
     def load_trace(self, index: int) -> Trace:

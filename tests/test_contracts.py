@@ -16,6 +16,7 @@ import pytest
 
 import feedbacksim
 import feedbacksim.analyzers.running as running
+import feedbacksim.store as store_module
 from feedbacksim.agent import Agent
 from feedbacksim.errors import RunFailure
 from feedbacksim.files import atomic_write, atomic_write_text
@@ -248,11 +249,11 @@ def test_the_replication_store_never_counts_a_temporary_file_as_complete(
     store = ReplicationStore(tmp_path / "replications")
     store.write(0, arrays, found)
 
-    def savez_half(handle, **members):
+    def savez_half(handle, members):
         handle.write(b"PK\x03\x04 half a zip")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez", savez_half)
+    monkeypatch.setattr(store_module, "write_npz", savez_half)
     with pytest.raises(RunFailure):
         store.write(1, arrays, found)
     monkeypatch.undo()
