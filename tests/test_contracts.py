@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 
 import feedbacksim
-import feedbacksim.analyzers.running as running
-import feedbacksim.store as store_module
-from feedbacksim.agent import Agent
+import feedbacksim.run.replication as running
+import feedbacksim.run.store as store_module
+from feedbacksim.core.agent import Agent
+from feedbacksim.core.simulation import Simulation
+from feedbacksim.core.trace import Trace
 from feedbacksim.errors import RunFailure
-from feedbacksim.files import atomic_write, atomic_write_text
-from feedbacksim.runner import replicate, run_replication
-from feedbacksim.simulation import Simulation
-from feedbacksim.store import ReplicationStore, findings_to_json
-from feedbacksim.trace import Trace
+from feedbacksim.run.files import atomic_write, atomic_write_text
+from feedbacksim.run.runner import replicate, run_replication
+from feedbacksim.run.store import ReplicationStore, findings_to_json
 
 LABEL_DELAY = 7
 LENDING = {
@@ -222,7 +222,7 @@ def test_an_atomic_write_that_fails_midway_leaves_the_old_file(tmp_path, monkeyp
         atomic_write(target, full)
     assert target.read_text() == "old content"
     # The rename itself fails: still the old file.
-    import feedbacksim.files as files
+    import feedbacksim.run.files as files
 
     def no_rename(src, dst):
         raise OSError(5, "Input/output error")

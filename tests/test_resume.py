@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 import feedbacksim
-from feedbacksim import store
 from feedbacksim.cli import main
 from feedbacksim.errors import RunFailure, ScenarioError
-from feedbacksim.rundir import write_run
-from feedbacksim.store import ReplicationStore, StoredTraces
+from feedbacksim.run import store
+from feedbacksim.run.directory import write_run
+from feedbacksim.run.store import ReplicationStore, StoredTraces
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICATIONS = 10  # per point; 2 points
@@ -141,7 +141,7 @@ def test_a_second_writer_is_refused_naming_the_holder(policing_path, tmp_path):
     out = tmp_path / "run"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys; from feedbacksim.runlock import hold_run_directory\n"
+         "import sys; from feedbacksim.run.runlock import hold_run_directory\n"
          f"with hold_run_directory({str(out)!r}, ['feedbacksim', 'run', 'first.yaml']):\n"
          "    print('held', flush=True); sys.stdin.read()"],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE,
@@ -175,7 +175,7 @@ def test_damaged_replication_files_are_reported_and_recomputed(policing_path, tm
     flipped[len(flipped) // 3] ^= 1
     store.path(3).write_bytes(bytes(flipped))
     before = store.path(0).stat().st_mtime_ns
-    with caplog.at_level("WARNING", logger="feedbacksim.runner"):
+    with caplog.at_level("WARNING", logger="feedbacksim.run.runner"):
         resumed = scenario.run(replications=4, seed=3, directory=tmp_path / "run", resume=True)
     damaged = [r.getMessage() for r in caplog.records]
     assert len(damaged) == 3 and all("\n" not in line for line in damaged)

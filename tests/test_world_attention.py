@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import feedbacksim
-from feedbacksim.cases import Batch
-from feedbacksim.policies import GreedyAllocationPolicy, _poisson_tails
+from feedbacksim.core.cases import Batch
+from feedbacksim.core.policies import GreedyAllocationPolicy, _poisson_tails
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

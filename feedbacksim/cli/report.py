@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from feedbacksim.errors import ScenarioError
-from feedbacksim.runlock import hold_run_directory
+from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from feedbacksim.cli.display import print_verdict
 from feedbacksim.cli.execution import (
@@ -11,8 +12,8 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.rundir import default_run_dir, write_run
-from feedbacksim.runlock import hold_run_directory
+from feedbacksim.run.directory import default_run_dir, write_run
+from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,13 +29,9 @@ def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
-    with hold_run_directory(options["directory"]):
-        results = scenario.run(replications=args.replications, seed=args.seed, **options)
-        out = write_run(
-            results,
-            options["directory"],
-            extra={"executor": options["executor"], "workers": options["workers"]},
-        )
+    with hold_run_directory(Path(str(options.directory))):
+        results = scenario.run(replications=args.replications, seed=args.seed, options=options)
+        out = write_run(results, Path(str(options.directory)), extra=options.describe())
         print_verdict(results)
         print(f"results: {out}")
         write_report_unless_skipped(args, out)

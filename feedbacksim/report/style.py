@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from feedbacksim.files import atomic_save_figure
+from feedbacksim.run.files import atomic_save_figure
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
@@ -39,7 +39,8 @@ def figure_style() -> Iterator[None]:
     import matplotlib
     from cycler import cycler
 
-    with matplotlib.rc_context({**RC, "axes.prop_cycle": cycler(color=PALETTE)}):
+    rc: Any = {**RC, "axes.prop_cycle": cycler(color=PALETTE)}
+    with matplotlib.rc_context(rc):
         yield
 
 

@@ -36,9 +36,10 @@ from pydantic import Field
 from scipy.special import expit, ndtri
 from sklearn.metrics import roc_auc_score
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.agent import AgentView
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Positive = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -95,7 +96,6 @@ class LendingWorld(Environment):
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
         "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
-    open_loop_doc = "every applicant's repayment is observed, approved or not"
 
     def __init__(
         self,
@@ -166,7 +166,7 @@ class LendingWorld(Environment):
         """``n`` equally spaced quantiles of a group's initial score distribution, highest first."""
         u = 1.0 - (np.arange(n) + 0.5) / n
         x = self.score_means[group] + self.score_sds[group] * ndtri(u)
-        return np.clip(x, *self.score_range)
+        return np.clip(x, self.score_range[0], self.score_range[1])
 
     def outcome_curve(self, selection_rates: np.ndarray, group: int) -> np.ndarray:
         """Expected one-step change of a group's mean score when its top ``selection_rates`` are approved.
@@ -224,7 +224,7 @@ class LendingWorld(Environment):
         self.groups = np.repeat(np.arange(self.n_groups), counts)
         means = np.asarray(self.score_means, dtype=float)[self.groups]
         sds = np.asarray(self.score_sds, dtype=float)[self.groups]
-        self.scores = np.clip(rng.normal(means, sds), *self.score_range)
+        self.scores = np.clip(rng.normal(means, sds), self.score_range[0], self.score_range[1])
         self._group_sizes = counts.astype(float)
         # Per-group sums of scores and of default probabilities, updated as scores move, so
         # that the daily population metrics cost O(groups), not O(population).
@@ -243,10 +243,9 @@ class LendingWorld(Environment):
         self._last["group_auc"] = np.full(g, 0.5)
         # A stream of its own for measurement samples, so that measuring never shifts the
         # world's draws (a gated and an ungated run see the same applicants).
-        self._measure_rng = rng.spawn(1)[0]
+        self._measure_rng = self.stream("measure")
         for metric in self.metrics:
             self.declare(metric, groups=range(g))
-        self.sim.retrain_listeners.append(self._after_deploy)
         self.every(1.0, self.step)
 
     def _record_rate(self, metric: str, numerator: np.ndarray, denominator: np.ndarray) -> None:
@@ -319,7 +318,7 @@ class LendingWorld(Environment):
         before = self.scores[people]
         up, down = self.score_step(self.scores[borrowers])
         np.add.at(self.scores, borrowers, np.where(borrower_repaid, up, down))
-        after = np.clip(self.scores[people], *self.score_range)
+        after = np.clip(self.scores[people], self.score_range[0], self.score_range[1])
         self.scores[people] = after
         owners = self.groups[people]
         self._score_sum += np.bincount(owners, after - before, g)
@@ -334,14 +333,12 @@ class LendingWorld(Environment):
             np.bincount(label_groups[label_in_band], default[label_in_band], g),
         ]
 
-    def _after_deploy(self, agent) -> None:
+    def on_deploy(self, agent: AgentView) -> None:
         """Measure the newly deployed model's true AUC per group on a fresh population sample."""
-        if agent is not self.lender:
+        if agent.name != self.lender.name:
             return
-        from feedbacksim.agent import model_scores
-
         features, repaid, groups = self.population_sample(self.auc_sample, self._measure_rng)
-        scores = model_scores(agent.deployed, features)
+        scores = agent.score(features)
         auc = self._last["group_auc"]
         for g in range(self.n_groups):
             mine = groups == g

@@ -26,9 +26,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Rate = Annotated[float, Field(ge=0.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -62,7 +62,6 @@ class PolicingWorld(Environment):
         "missed": "incidents that occurred and were not discovered by patrols that day",
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
     }
-    open_loop_doc = "incidents are observed in every region, whatever the patrols"
 
     def __init__(
         self,
