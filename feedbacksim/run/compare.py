@@ -23,6 +23,7 @@ from scipy import stats
 
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.directory import manifest, write_json
+from feedbacksim.run.files import atomic_save_figure
 from feedbacksim.run.options import RunOptions
 
 if TYPE_CHECKING:
@@ -295,7 +296,4 @@ def comparison_figure(comparison: Comparison, path: str | os.PathLike[str]) -> P
         f"({worst.confidence:.0%} CI {worst.low:+.3g} to {worst.high:+.3g})"
     )
     bands.legend()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110)
-    return target
+    return atomic_save_figure(figure, Path(path), dpi=110)
