@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -93,15 +93,26 @@ class ProportionalPolicy(Policy):
     """Allocate the batch's ``capacity`` units at random, each with probability proportional to score.
 
     ``propensity`` is the allocation probability of each case; ``epsilon`` mixes it with a
-    uniform allocation.
+    uniform allocation: each unit is uniform with that probability (``exploration:
+    unit``), or the whole day's allocation is (``allocation``, as ml-fairness-gym's
+    agents explore).
     """
 
-    def __init__(self, epsilon: Probability = 0.0) -> None:
+    def __init__(
+        self, epsilon: Probability = 0.0, exploration: Literal["unit", "allocation"] = "unit"
+    ) -> None:
         self.epsilon = epsilon
+        self.exploration = exploration
 
     def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
         p = _allocation_probabilities(scores, self.epsilon)
         units = 1 if batch.capacity is None else batch.capacity
+        if self.exploration == "allocation" and self.epsilon > 0:
+            n = p.shape[0]
+            explore = rng.random() < self.epsilon
+            beliefs = _allocation_probabilities(scores, 0.0)
+            actions = rng.multinomial(units, np.full(n, 1.0 / n) if explore else beliefs)
+            return Decision(scores, actions, p)
         if units == 1:
             # One unit: inverse-CDF draw, an order of magnitude cheaper than multinomial.
             n = p.shape[0]
@@ -192,12 +203,17 @@ class GreedyAllocationPolicy(Policy):
     table of marginals: one vectorized selection, ties broken at random. A case can get
     several units, which ``top-k`` (at most one unit per case) cannot express.
 
-    With ``epsilon`` each unit goes, with that probability, to a uniformly chosen case.
+    With ``epsilon`` each unit goes, with that probability, to a uniformly chosen case
+    (``exploration: unit``), or the whole allocation is uniform (``allocation``: each
+    unit to a uniform case, as ml-fairness-gym's agents explore on a fraction of steps).
     ``propensity`` is each case's expected share of the units.
     """
 
-    def __init__(self, epsilon: Probability = 0.0) -> None:
+    def __init__(
+        self, epsilon: Probability = 0.0, exploration: Literal["unit", "allocation"] = "unit"
+    ) -> None:
         self.epsilon = epsilon
+        self.exploration = exploration
 
     def decide(self, scores: np.ndarray, batch: Batch, rng: np.random.Generator) -> Decision:
         n = scores.shape[0]
@@ -205,7 +221,10 @@ class GreedyAllocationPolicy(Policy):
         marginal = _poisson_tails(np.maximum(scores, 0.0), units)
         order = np.lexsort((rng.random(marginal.size), -marginal.ravel()))[:units]
         chosen = order // units
-        if self.epsilon > 0:
+        if self.epsilon > 0 and self.exploration == "allocation":
+            if rng.random() < self.epsilon:
+                chosen = rng.integers(0, n, size=units)
+        elif self.epsilon > 0:
             explore = rng.random(units) < self.epsilon
             chosen = np.where(explore, rng.integers(0, n, size=units), chosen)
         actions = np.bincount(chosen, minlength=n)

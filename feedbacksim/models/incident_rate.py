@@ -27,7 +27,9 @@ class IncidentRateModel(RegressorMixin, BaseEstimator):
 
     The estimate is of *discovered* incidents per observed day, which is what the
     dispatcher can see: when patrols are capped (``discoveries_per_patrol``) it is
-    censored at the patrols sent, as a deployed system's would be.
+    censored at the patrols sent, as a deployed system's would be. For D'Amour et al.'s
+    setting (rates that move with the allocation, capped discoveries) ml-fairness-gym's
+    estimator is ``censored-poisson``: docs/worlds.md says when each fits.
     """
 
     def __init__(
