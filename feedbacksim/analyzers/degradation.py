@@ -99,6 +99,7 @@ class DegradationAnalyzer(Analyzer):
                 group=agent,
                 message=f"{agent}: fewer than two deployed models were measured ({what}).",
                 evidence={"deployments": int(values.size)},
+                inconclusive=True,
             )
         result = detect_drop(sign * values, max_drop=self.max_drop, alpha=self.alpha)
         at = None if result.at is None else float(times[result.at])
