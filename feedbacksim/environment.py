@@ -34,12 +34,19 @@ class Environment:
         time_unit: what one unit of simulated time is (axis labels of reports).
         open_loop_doc: what "cutting the loop" means for this world (for the open-loop
             twin: the same world in which observations do not depend on decisions).
+        model_needs: what the world needs of an agent's model (``classifier``: with
+            ``predict_proba``; ``regressor``; ``scorer``: either), checked at load by
+            :mod:`feedbacksim.capabilities`; ``None``: no check.
+        model_kinds: the registered model kinds of feedbacksim that can serve this world
+            (empty: any that meets ``model_needs``).
     """
 
     kind: ClassVar[str] = ""
     metrics: ClassVar[dict[str, str]] = {}
     time_unit: ClassVar[str] = "days"
     open_loop_doc: ClassVar[str] = ""
+    model_needs: ClassVar[str | None] = None
+    model_kinds: ClassVar[tuple[str, ...]] = ()
 
     # Set by the framework (not by a scenario): whether this run is the open-loop twin.
     open_loop: bool = False

@@ -25,6 +25,7 @@ from typing import Any
 
 import pydantic
 
+from feedbacksim.capabilities import spec_problem
 from feedbacksim.components import ComponentNotAllowed, resolve_model
 from feedbacksim.errors import Problem
 from feedbacksim.expressions import ExpressionError, parse
@@ -440,6 +441,9 @@ class _Checker:
             model = _quiet(ComponentSpec, item.get("model"))
             if model is not None:
                 self.model(model, loc, plugins)
+                cannot = env and spec_problem(env.component, model.kind, model.params, plugins)
+                if cannot:
+                    self.add((*loc, "model", "kind"), cannot)
             for block, category in (("policy", "policy"), ("gate", "gate")):
                 spec = _quiet(InlineComponentSpec, item.get(block))
                 if spec is None:

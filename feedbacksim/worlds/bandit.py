@@ -49,6 +49,8 @@ class BanditWorld(Environment):
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
     open_loop_doc = "every arm's reward is observed each round, whatever was pulled"
+    model_needs = "regressor"
+    model_kinds = ("beta-bernoulli",)
 
     def __init__(
         self,

@@ -71,6 +71,7 @@ class DataFeedbackWorld(Environment):
         ),
     }
     open_loop_doc = "model-labelled samples get their true labels"
+    model_needs = "classifier"
 
     def __init__(
         self,

@@ -89,6 +89,8 @@ class DemandWorld(Environment):
         "true_level": "true demand level per product",
     }
     open_loop_doc = "the forecaster observes demand itself, not sales"
+    model_needs = "regressor"
+    model_kinds = ("poisson-demand",)
 
     def __init__(
         self,

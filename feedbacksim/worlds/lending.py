@@ -96,6 +96,7 @@ class LendingWorld(Environment):
         "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
     open_loop_doc = "every applicant's repayment is observed, approved or not"
+    model_needs = "classifier"
 
     def __init__(
         self,

@@ -62,6 +62,8 @@ class ModelCollapseWorld(Environment):
         ),
     }
     open_loop_doc = "every sample is drawn from the true distribution"
+    model_needs = "regressor"
+    model_kinds = ("gaussian",)
 
     def __init__(
         self,

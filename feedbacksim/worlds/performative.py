@@ -58,6 +58,8 @@ class PerformativeWorld(Environment):
         "stable_point": "the performatively stable prediction mu / (1 - eps) (NaN for eps = 1)",
     }
     open_loop_doc = "outcomes are drawn from N(mu, sigma^2) whatever the deployed prediction"
+    model_needs = "regressor"
+    model_kinds = ("mean",)
 
     def __init__(
         self,

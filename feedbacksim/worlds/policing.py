@@ -63,6 +63,8 @@ class PolicingWorld(Environment):
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
     }
     open_loop_doc = "incidents are observed in every region, whatever the patrols"
+    model_needs = "regressor"
+    model_kinds = ("incident-count", "incident-rate")
 
     def __init__(
         self,

@@ -108,6 +108,8 @@ class RepricingWorld(Environment):
         "ceiling_excess": "log(max_price / price_ceiling), floored at 0 (0 below the ceiling)",
     }
     open_loop_doc = "each seller reprices against the initial price, not the other's current price"
+    model_needs = "regressor"
+    model_kinds = ("repricer",)
 
     def __init__(
         self,
@@ -172,6 +174,7 @@ class DemandPricingWorld(Environment):
         "stock": "units delivered this period",
     }
     open_loop_doc = "the pricing model prices every period's stock against the initial price"
+    model_needs = "regressor"
 
     def __init__(
         self,

@@ -176,6 +176,8 @@ class RecommenderWorld(Environment):
         "ideal_utility": "the same under the ideal recommender",
     }
     open_loop_doc = "slates stay random for the whole run; the recommender never acts"
+    model_needs = "regressor"
+    model_kinds = ("popularity", "content-filtering", "random-recommender")
 
     def __init__(
         self,

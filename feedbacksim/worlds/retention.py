@@ -59,6 +59,8 @@ class RetentionWorld(Environment):
         "worst_group_risk": "the largest risk over groups",
     }
     open_loop_doc = "arrivals do not respond to the risks: lambda stays at its initial value"
+    model_needs = "scorer"
+    model_kinds = ("linear-erm",)
 
     def __init__(
         self,

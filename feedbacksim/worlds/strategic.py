@@ -107,6 +107,7 @@ class StrategicClassificationWorld(Environment):
         "approved_default_rate": "true default probability averaged over approved applicants",
     }
     open_loop_doc = "applicants do not respond to the model"
+    model_needs = "classifier"
 
     def __init__(
         self,
