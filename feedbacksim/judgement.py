@@ -15,8 +15,10 @@ the precedence:
    if every replication it could not judge had passed, and for a fraction rule the whole
    Wilson interval is above the fraction. A clear failure is never hidden behind another
    analyzer's doubt.
-3. **inconclusive** when an agent skipped more than :data:`MAX_SKIPPED_SHARE` of its
-   retrain attempts (the system that ran was mostly not retrained as declared), or when an
+3. **inconclusive** when more than :data:`MAX_SKIPPED_SHARE` of an agent's retrain
+   attempts failed (an estimator that raised, one class, non-finite values: the system
+   that ran was mostly not retrained as declared; retrains skipped for want of rows, the
+   design's own ``min_samples``, do not count), or when an
    analyzer's rule is undecided: the replications it could not judge would decide it, or
    its fraction's interval straddles the ``fail_if`` fraction (the reason says how many
    replications would decide it).
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 Verdict = Literal["pass", "fail", "inconclusive"]
 Outcome = Literal["pass", "fail", "undecided"]
 
-#: above this share of an agent's retrain attempts skipped, the run cannot be judged
+#: above this share of an agent's retrain attempts failed, the run cannot be judged
 MAX_SKIPPED_SHARE = 0.5
 #: the largest number of replications :func:`replications_to_decide` looks for
 MAX_REPLICATIONS = 10**7
@@ -128,6 +130,7 @@ class AgentRecord:
     undeployed: list[int]
     retrains: int
     skipped: int
+    waiting: int
     reason: str
 
     @property
@@ -143,12 +146,13 @@ def agent_records(evidence: Sequence[Finding]) -> list[AgentRecord]:
     for f in sorted(evidence, key=lambda f: f.replication or 0):
         for name, a in f.evidence.get("agents", {}).items():
             p = pooled.setdefault(
-                name, {"undeployed": [], "retrains": 0, "skipped": 0, "reason": ""}
+                name, {"undeployed": [], "retrains": 0, "skipped": 0, "waiting": 0, "reason": ""}
             )
             if not a["deployed"]:
                 p["undeployed"].append(f.replication)
             p["retrains"] += a["retrains"]
             p["skipped"] += a["skipped"]
+            p["waiting"] += a.get("waiting", 0)
             p["reason"] = p["reason"] or a.get("first_skip_reason", "")
     return [AgentRecord(name, **p) for name, p in pooled.items()]
 
@@ -161,7 +165,7 @@ def never_deployed(records: Sequence[AgentRecord], replications: int) -> str | N
             return (
                 f"no model was ever deployed by agent {r.name} in {len(r.undeployed)}/"
                 f"{replications} replications ({r.retrains} retrains succeeded, {r.skipped} "
-                f"skipped in all){why}"
+                f"failed, {r.waiting} waited for rows, in all){why}"
             )
     return None
 
@@ -171,8 +175,8 @@ def mostly_skipped(records: Sequence[AgentRecord]) -> str | None:
     for r in records:
         if r.skipped_share > MAX_SKIPPED_SHARE:
             return (
-                f"agent {r.name} skipped {r.skipped} of {r.retrains + r.skipped} retrain "
-                f"attempts ({r.skipped_share:.0%}, more than {MAX_SKIPPED_SHARE:.0%}): "
+                f"{r.skipped} of agent {r.name}'s {r.retrains + r.skipped} retrain attempts "
+                f"failed ({r.skipped_share:.0%}, more than {MAX_SKIPPED_SHARE:.0%}); first: "
                 f"{r.reason}"
             )
     return None

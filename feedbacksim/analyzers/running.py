@@ -25,6 +25,9 @@ from feedbacksim.trace import MetricSeries, Trace
 
 #: kind (and analyzer name) of the per-replication evidence finding
 EVIDENCE = "evidence"
+#: reasons of skipped retrains that wait for data (``Agent._fit``): the design's own
+#: ``min_samples``, or an agent that observes nothing (a fixed rule), not a fault
+WAITING = ("too few rows", "no rows")
 
 if TYPE_CHECKING:
     from feedbacksim.agent import Agent
@@ -46,21 +49,26 @@ def replication_evidence(trace: Trace, deployed: dict[str, bool], replication: i
     """What each agent did in one replication: a model deployed or not, retrains done and skipped.
 
     ``deployed`` maps each agent to whether it had a fitted model at the end of the run
-    (a pretrained or pre-fitted model counts). The finding never fails; :func:`overall`
-    reads its evidence across replications.
+    (a pretrained or pre-fitted model counts). ``skipped`` counts the retrains that could
+    not happen for a fault (an estimator that raised, one class, non-finite values);
+    ``waiting`` those skipped for want of rows (:data:`WAITING`). The finding never
+    fails; :mod:`feedbacksim.judgement` reads its evidence across replications.
     """
-    agents: dict[str, dict[str, Any]] = {}
-    for name, fitted in deployed.items():
-        agents[name] = {"deployed": bool(fitted), "retrains": 0, "skipped": 0}
-    for _, kind, source, _ in trace.events:
-        if source in agents and kind in ("retrain", "retrain_skipped"):
-            agents[source]["retrains" if kind == "retrain" else "skipped"] += 1
-    reasons = {}
+    agents: dict[str, dict[str, Any]] = {
+        name: {"deployed": bool(fitted), "retrains": 0, "skipped": 0, "waiting": 0}
+        for name, fitted in deployed.items()
+    }
     for _, kind, source, detail in trace.events:
-        if kind == "retrain_skipped" and source in agents:
-            reasons.setdefault(source, detail)
-    for name, reason in reasons.items():
-        agents[name]["first_skip_reason"] = reason
+        record = agents.get(source)
+        if record is None:
+            continue
+        if kind == "retrain":
+            record["retrains"] += 1
+        elif kind == "retrain_skipped" and detail.startswith(WAITING):
+            record["waiting"] += 1
+        elif kind == "retrain_skipped":
+            record["skipped"] += 1
+            record.setdefault("first_skip_reason", detail)
     stopped = trace.events_of("stopped")
     return Finding(
         analyzer=EVIDENCE,
