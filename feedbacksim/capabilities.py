@@ -94,7 +94,8 @@ def model_problem(world: type, world_kind: str, model: Any, model_kind: str) -> 
     if serves(need, estimator):
         return None
     name = type(estimator).__name__ if estimator not in (None, "passthrough") else "it"
-    return f"{where}{name} is {describe(estimator)}; the {world_kind} world needs {NEEDS[need]}"
+    name += ", is" if where else " is"
+    return f"{where}{name} {describe(estimator)}; the {world_kind} world needs {NEEDS[need]}"
 
 
 def spec_problem(
@@ -109,6 +110,8 @@ def spec_problem(
 
     if getattr(world.cls, "model_needs", None) is None:
         return None
+    if "." not in model_kind and getattr(world.cls, "model_kinds", ()):
+        return model_problem(world.cls, world.kind, None, model_kind)  # decided by the kind
     try:
         component = resolve_model(model_kind, plugins)
         if component.kind in registry.kinds("model"):
