@@ -110,7 +110,7 @@ def spec_problem(
 
     if getattr(world.cls, "model_needs", None) is None:
         return None
-    if "." not in model_kind and getattr(world.cls, "model_kinds", ()):
+    if "." not in model_kind and tuple(getattr(world.cls, "model_kinds", ())):
         return model_problem(world.cls, world.kind, None, model_kind)  # decided by the kind
     try:
         component = resolve_model(model_kind, plugins)

@@ -98,13 +98,18 @@ def summarize(
     tripped = analyzer.severity != "info" and rule_fails(
         analyzer.fail_if, k, replications, interval
     )
+    status: str
     if analyzer.severity == "fail":
         # Decided only if the unjudged replications cannot change it (all passing: the
         # lowest count, all failing: the highest).
         lowest = rule_outcome(analyzer.fail_if, k, replications)
         highest = rule_outcome(analyzer.fail_if, k + u, replications)
-        status = lowest if lowest == "fail" or highest == "pass" else "inconclusive"
-        status = "inconclusive" if status == "undecided" else status
+        if lowest == "fail":
+            status = "fail"
+        elif highest == "pass":
+            status = "pass"
+        else:
+            status = "inconclusive"
     else:
         status = "warn" if tripped else "pass"
     fails = status == "fail"
