@@ -100,6 +100,20 @@ def replications_to_decide(fraction: float, threshold: float) -> int | None:
     return high
 
 
+def one_sided_note(rule: str | float, failed: int, n: int) -> str:
+    """For a ``lower>x`` rule that passes with the observed fraction above x: how many would show it.
+
+    The rule passes (it is one-sided), but a reader should know that the point estimate is
+    on the failing side and that more replications would likely fail it.
+    """
+    kind, x = _bound_rule(rule)
+    if kind != "lower" or n == 0 or failed / n <= x or rule_outcome(rule, failed, n) == "fail":
+        return ""
+    needed = replications_to_decide(failed / n, x)
+    more = f"about {needed} replications at this rate" if needed else "more replications"
+    return f" The fraction is above {x:g} but its interval reaches below: {more} would fail it."
+
+
 def undecided_reason(summary: AnalyzerSummary, unjudged: int, why: str) -> str:
     """The sentence for an analyzer whose rule the replications do not decide."""
     n, k = summary.replications, summary.failed_replications

@@ -13,7 +13,13 @@ import pandas as pd
 
 from feedbacksim.analyzers.base import Analyzer, Finding, plain
 from feedbacksim.analyzers.running import EVIDENCE
-from feedbacksim.judgement import overall, rule_outcome, run_problem, undecided_reason
+from feedbacksim.judgement import (
+    one_sided_note,
+    overall,
+    rule_outcome,
+    run_problem,
+    undecided_reason,
+)
 from feedbacksim.statistics import wilson_interval
 from feedbacksim.trace import Trace
 
@@ -123,7 +129,7 @@ def summarize(
     message = (
         f"{analyzer.name} detected in {k}/{replications} replications "
         f"({fraction:.0%}, 95% CI {interval[0]:.0%}-{interval[1]:.0%}){when}{extra}."
-    )
+    ) + one_sided_note(analyzer.fail_if, k, replications)
     summary = AnalyzerSummary(
         analyzer=analyzer.name,
         kind=analyzer.kind,

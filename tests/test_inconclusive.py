@@ -187,6 +187,15 @@ def test_a_fraction_rule_whose_interval_straddles_the_threshold_is_inconclusive(
 def test_lower_rule_is_one_sided_and_any_needs_no_interval():
     assert rule_outcome("lower>0.1", 12, 100) == "pass"  # 12% (7-20%): not confident above 10%
     assert rule_outcome("lower>0.1", 25, 100) == "fail"
+    # The pass says so when the observed fraction is above x (bandit_mitigated as shipped).
+    s = summarize(Fake(name="a", fail_if="lower>0.1"), findings("a", 12, 100), 100)
+    assert s.status == "pass"
+    needed = replications_to_decide(0.12, 0.1)
+    assert wilson_interval(round(0.12 * needed), needed)[0] > 0.1 and 700 < needed < 1000
+    assert s.message.endswith(
+        f"The fraction is above 0.1 but its interval reaches below: about {needed} "
+        "replications at this rate would fail it."
+    )
     assert rule_outcome("any", 1, 100) == "fail" and rule_outcome("any", 0, 1) == "pass"
     assert rule_outcome(0.0, 0, 5) == "pass"  # fraction 0 is 'any'
 
