@@ -11,8 +11,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from feedbacksim.capabilities import describe, model_problem, serves
 from feedbacksim.cli import main
+from feedbacksim.scenario.capabilities import describe, model_problem, serves
 from feedbacksim.worlds.lending import LendingWorld
 from feedbacksim.worlds.policing import PolicingWorld
 

@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from feedbacksim.gates import ChampionChallengerGate
-from feedbacksim.quality import auc
+from feedbacksim.core.gates import ChampionChallengerGate
+from feedbacksim.core.quality import auc
 from feedbacksim.scenario import Scenario
 
 

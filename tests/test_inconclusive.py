@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from feedbacksim.analyzers.base import Analyzer, Finding
+from feedbacksim.analyzers.statistics import wilson_interval
 from feedbacksim.cli import main
-from feedbacksim.judgement import overall, replications_to_decide, rule_outcome
-from feedbacksim.results import summarize
+from feedbacksim.run.judgement import overall, replications_to_decide, rule_outcome
+from feedbacksim.run.results import summarize
 from feedbacksim.scenario import Scenario
-from feedbacksim.statistics import wilson_interval
 
 TOY = """\
 name: toy-judged

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from feedbacksim.errors import ExitCode
-from feedbacksim.results import Results
+from feedbacksim.run.results import AnalyzerSummary, Results
 
 COLOURS = {"fail": "red", "inconclusive": "yellow", "pass": "green"}
 EXIT_CODES = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "inconclusive": ExitCode.NO_VERDICT}
@@ -23,7 +23,7 @@ def verdict_line(verdict: str, reason: str) -> str:
     return f"verdict: [bold {colour}]{verdict.upper()}[/bold {colour}]: {reason}"
 
 
-def _estimate(summary) -> str:
+def _estimate(summary: AnalyzerSummary) -> str:
     """An analyzer's own number across replications, e.g. ``amplification 22 (16-31)``."""
     if "interval" not in summary.estimate or len(summary.estimate) < 2:
         return "-"

@@ -5,7 +5,7 @@ message holds the failing finding's sentence, the analyzer's summary across repl
 and the exact ``feedbacksim run ... --set ... --seed ... --replications ...`` command that
 reproduces the run. Under hypothesis, that is the command of the shrunk counterexample.
 Results that cannot carry the judgement asked for (no model was deployed, most retrains
-failed, replications the analyzer could not judge: :mod:`feedbacksim.judgement`) raise
+failed, replications the analyzer could not judge: :mod:`feedbacksim.run.judgement`) raise
 :class:`CouldNotJudge`, whose message starts ``could not judge:`` with the reason: a
 property test must not pass on a system that was not simulated.
 """
@@ -17,8 +17,8 @@ import os
 import numpy as np
 
 from feedbacksim.analyzers.base import Finding
-from feedbacksim.judgement import agent_records, never_deployed
-from feedbacksim.results import AnalyzerSummary, Results
+from feedbacksim.run.judgement import agent_records, never_deployed
+from feedbacksim.run.results import AnalyzerSummary, Results
 from feedbacksim.testing.reproduce import reproduce_command
 
 
