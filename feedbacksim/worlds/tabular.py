@@ -136,6 +136,7 @@ class TabularWorld(Environment):
     """
 
     context_params = ("base_dir",)
+    model_needs = "classifier"  # predict_proba: scores are P(positive label)
     metrics = {
         "acceptance_rate": "share of the step's arrivals of the group that were acted on (action > 0; last value when none arrived)",
         "positive_rate": "share of the step's arrivals of the group whose (hidden) label is positive, after shifts",
