@@ -295,3 +295,17 @@ def test_no_pickle_or_joblib_in_the_package():
     imports = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|cloudpickle|dill)\b", re.M)
     for source in root.rglob("*.py"):
         assert not imports.search(source.read_text()), source
+
+
+def test_a_pipeline_that_cannot_score_is_refused_at_load(tmp_path):
+    text = (SCENARIOS / "credit_table.yaml").read_text()
+    bad = text.replace(
+        "kind: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "              params: {max_iter: 60, learning_rate: 0.1, random_state: 0}",
+        "kind: sklearn.cluster.KMeans",
+    )
+    assert bad != text
+    path = tmp_path / "kmeans.yaml"
+    path.write_text(bad)
+    with pytest.raises(ScenarioError, match="KMeans, is a clusterer; the tabular world needs a classifier"):
+        feedbacksim.load(path)
