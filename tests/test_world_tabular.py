@@ -307,5 +307,7 @@ def test_a_pipeline_that_cannot_score_is_refused_at_load(tmp_path):
     assert bad != text
     path = tmp_path / "kmeans.yaml"
     path.write_text(bad)
-    with pytest.raises(ScenarioError, match="KMeans, is a clusterer; the tabular world needs a classifier"):
+    with pytest.raises(
+        ScenarioError, match="KMeans, is a clusterer; the tabular world needs a classifier"
+    ):
         feedbacksim.load(path)
