@@ -32,6 +32,8 @@ class Environment:
         metrics: the metrics the world records, name -> one-line description. Scenario
             validation checks analyzers against it.
         time_unit: what one unit of simulated time is (axis labels of reports).
+        metric_units: the unit of each metric that has one, name -> unit (e.g.
+            ``"probability"``, ``"incidents per day"``); axis labels of reports.
         open_loop_doc: what "cutting the loop" means for this world (for the open-loop
             twin: the same world in which observations do not depend on decisions).
     """
@@ -39,6 +41,7 @@ class Environment:
     kind: ClassVar[str] = ""
     metrics: ClassVar[dict[str, str]] = {}
     time_unit: ClassVar[str] = "days"
+    metric_units: ClassVar[dict[str, str]] = {}
     open_loop_doc: ClassVar[str] = ""
 
     # Set by the framework (not by a scenario): whether this run is the open-loop twin.

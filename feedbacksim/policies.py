@@ -33,6 +33,10 @@ class ThresholdPolicy(Policy):
 
     With ``epsilon > 0`` each case below the threshold is still accepted with probability
     ``epsilon`` (random approvals, the classic exploration of selective-label systems).
+
+    Args:
+        threshold: lowest score that is accepted.
+        epsilon: probability that a case below the threshold is accepted at random.
     """
 
     def __init__(self, threshold: float = 0.5, epsilon: Probability = 0.0) -> None:
@@ -91,6 +95,9 @@ class ProportionalPolicy(Policy):
 
     ``propensity`` is the allocation probability of each case; ``epsilon`` mixes it with a
     uniform allocation.
+
+    Args:
+        epsilon: exploration share, the weight of the uniform allocation mixed in.
     """
 
     def __init__(self, epsilon: Probability = 0.0) -> None:
@@ -122,6 +129,10 @@ class TopKPolicy(Policy):
     With ``epsilon`` each of the k slots goes, with that probability, to a uniformly chosen
     case instead. ``propensity`` is the probability each case gets a slot (exact without
     exploration; the first-order mixture ``(1-eps)*top + eps*k/n`` with it).
+
+    Args:
+        k: number of cases acted on (default: the batch's capacity).
+        epsilon: probability that a slot goes to a uniformly chosen case.
     """
 
     def __init__(
@@ -193,6 +204,9 @@ class GreedyAllocationPolicy(Policy):
 
     With ``epsilon`` each unit goes, with that probability, to a uniformly chosen case.
     ``propensity`` is each case's expected share of the units.
+
+    Args:
+        epsilon: probability that a unit goes to a uniformly chosen case.
     """
 
     def __init__(self, epsilon: Probability = 0.0) -> None:

@@ -120,6 +120,7 @@ def handle(args: argparse.Namespace) -> int:
             "sources": [str(s.source) if s.source else None for s in (a, b)],
             "seed": comparison.a.seed,
             "replications": comparison.a.replications,
+            "overrides": {"a": a.overrides, "b": b.overrides},
             "executor": options["executor"],
             "workers": options["workers"],
             "versions": package_versions(),

@@ -31,7 +31,11 @@ def handle(args: argparse.Namespace) -> int:
     out = write_run(
         results,
         options["directory"],
-        extra={"executor": options["executor"], "workers": options["workers"]},
+        extra={
+            "executor": options["executor"],
+            "workers": options["workers"],
+            "overrides": scenario.overrides,
+        },
     )
     print_verdict(results)
     print(f"results: {out}")

@@ -76,6 +76,7 @@ def handle(args: argparse.Namespace) -> int:
             "seed": sweep.seed,
             "points": len(sweep.points),
             "replications_per_point": sweep.replications,
+            "overrides": scenario.overrides,
             "executor": options["executor"],
             "workers": options["workers"],
             "versions": package_versions(),

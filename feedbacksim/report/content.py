@@ -28,9 +28,11 @@ class Report:
     verdict: str | None  # "pass", "fail", or None when the directory judges nothing (a sweep)
     headline: str
     description: str = ""
+    ran: Table | None = None  # what actually ran: replications, horizon, seed, overrides, executor
     lines: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     examples: dict[str, list[str]] = field(default_factory=dict)
     figures: list[Path] = field(default_factory=list)
+    captions: dict[str, str] = field(default_factory=dict)  # figure file name -> caption
     scenarios: dict[str, str] = field(default_factory=dict)  # label -> resolved YAML
     manifest: list[tuple[str, str]] = field(default_factory=list)

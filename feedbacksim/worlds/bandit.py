@@ -48,6 +48,11 @@ class BanditWorld(Environment):
         "best_arm_share": "share of all pulls so far that went to the arm with the highest rate",
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
+    metric_units = {
+        "estimate": "success probability",
+        "best_arm_share": "share of pulls",
+        "regret": "expected reward lost",
+    }
     open_loop_doc = "every arm's reward is observed each round, whatever was pulled"
 
     def __init__(

@@ -62,6 +62,14 @@ class PolicingWorld(Environment):
         "missed": "incidents that occurred and were not discovered by patrols that day",
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
     }
+    metric_units = {
+        "patrol_share": "probability",
+        "patrols": "patrol units per day",
+        "true_incident_share": "share of all incidents",
+        "discovered": "incidents per day",
+        "missed": "incidents per day",
+        "incident_rate": "incidents per day",
+    }
     open_loop_doc = "incidents are observed in every region, whatever the patrols"
 
     def __init__(
