@@ -16,8 +16,8 @@ import sys
 from datetime import datetime, timezone
 
 from rich.console import Console
-from rich.table import Table
 
+from feedbacksim.cli.display import compact_table
 from feedbacksim.cli.execution import (
     add_execution_options,
     execution_options,
@@ -63,12 +63,14 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
     """The analyzer table, the paired-difference table and the conclusion."""
     console = console or Console()
     a, b = comparison.a, comparison.b
-    table = Table(
-        title=f"A: {a.scenario.name}  vs  B: {b.scenario.name} "
+    table = compact_table(
+        f"A: {a.scenario.name}  vs  B: {b.scenario.name} "
         f"({a.replications} replications each, seed {a.seed}, same seeds)"
     )
-    for column in ("analyzer", "A fail fraction (95% CI)", "B fail fraction (95% CI)", "B"):
-        table.add_column(column)
+    table.add_column("analyzer", no_wrap=True)
+    for column in ("A fail fraction (95% CI)", "B fail fraction (95% CI)"):
+        table.add_column(column, min_width=10)
+    table.add_column("B", no_wrap=True)
     for row in comparison.analyzers:
         table.add_row(
             row.analyzer,
@@ -77,8 +79,9 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
             "[green]at least as good[/green]" if row.b_at_least_as_good else "[red]worse[/red]",
         )
     console.print(table)
-    diffs = Table(title=f"final {comparison.metric}, paired by replication")
-    for column in ("group", "mean A", "mean B", "B - A", "95% CI"):
+    diffs = compact_table(f"final {comparison.metric}, paired by replication")
+    diffs.add_column("group", no_wrap=True)
+    for column in ("mean A", "mean B", "B - A", "95% CI"):
         diffs.add_column(column)
     for d in comparison.differences:
         diffs.add_row(
@@ -110,6 +113,8 @@ def handle(args: argparse.Namespace) -> int:
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
     out = options["directory"]
     comparison = compare(a, b, args.replications, args.seed, args.metric, **options)
+    progress = options["progress"]
+    progress.phase("results: writing comparison.json and comparison.png")
     write_json(out / "comparison.json", comparison.to_json())
     figure = comparison_figure(comparison, out / "comparison.png")
     write_json(
@@ -130,8 +135,9 @@ def handle(args: argparse.Namespace) -> int:
             "command": ["feedbacksim", *sys.argv[1:]],
         },
     )
-    print_comparison(comparison)
-    print(f"figure: {figure}")
-    print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    if not args.quiet:
+        print_comparison(comparison)
+        print(f"figure: {figure}")
+        print(f"results: {out}")
+    write_report_unless_skipped(args, out, progress)
     return 0 if comparison.b_at_least_as_good else 1

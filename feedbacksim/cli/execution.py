@@ -8,7 +8,7 @@ from typing import Any
 
 from feedbacksim.errors import ScenarioError
 from feedbacksim.executors import EXECUTORS
-from feedbacksim.progress import make_progress
+from feedbacksim.progress import Progress, make_progress
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,11 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="continue the run in DIR, skipping complete replications",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing: the exit code is the answer (errors still go to stderr)",
+    )
     parser.add_argument(
         "--no-report",
         dest="report",
@@ -45,13 +49,19 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> None:
+def write_report_unless_skipped(
+    args: argparse.Namespace, directory: Path, progress: Progress | None = None
+) -> None:
     """Build the directory's report unless ``--no-report`` was given, and say where it is."""
     if not args.report:
         return
     from feedbacksim.report import write_report
 
-    print(f"report: {write_report(directory)['html']}")
+    if progress is not None:
+        progress.phase("report: drawing the figures and writing report.html and report.md")
+    paths = write_report(directory)
+    if not args.quiet:
+        print(f"report: {paths['html']}")
 
 
 def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, Any]:

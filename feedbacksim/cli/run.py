@@ -27,7 +27,9 @@ def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
+    progress = options["progress"]
     results = scenario.run(replications=args.replications, seed=args.seed, **options)
+    progress.phase(f"results: writing findings.json and the metrics to {options['directory']}")
     out = write_run(
         results,
         options["directory"],
@@ -37,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
             "overrides": scenario.overrides,
         },
     )
-    print_verdict(results)
-    print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    if not args.quiet:
+        print_verdict(results)
+        print(f"results: {out}")
+    write_report_unless_skipped(args, out, progress)
     return 0 if results.verdict == "pass" else 1

@@ -13,9 +13,7 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from rich.console import Console
-from rich.table import Table
-
+from feedbacksim.cli.display import print_sweep
 from feedbacksim.cli.execution import (
     add_execution_options,
     execution_options,
@@ -25,7 +23,7 @@ from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.files import atomic_write_text
 from feedbacksim.phase import phase_diagram
 from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.sweep import SweepResults, run_sweep
+from feedbacksim.sweep import run_sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,32 +37,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def sweep_table(sweep: SweepResults) -> Table:
-    """One row per point: its values and each analyzer's fail fraction (95% CI)."""
-    table = Table(
-        title=f"{sweep.scenario_name}: {len(sweep.points)} points x "
-        f"{sweep.replications} replications, seed {sweep.seed}"
-    )
-    axes = sweep.plan.axes
-    for axis in axes:
-        table.add_column(axis.label)
-    for name in sweep.analyzers:
-        table.add_column(f"{name} fail fraction (95% CI)")
-    for point, results in zip(sweep.points, sweep.results, strict=True):
-        cells = [axis.tick(c) for axis, c in zip(axes, point.coords, strict=True)]
-        for s in results.summaries:
-            low, high = s.interval
-            cells.append(f"{s.fail_fraction:.0%} ({low:.0%}-{high:.0%})")
-        table.add_row(*cells)
-    return table
-
-
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     out = options["directory"]
     sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, **options)
+    progress = options["progress"]
+    progress.phase("results: writing sweep.csv, sweep.json and the phase diagram")
     atomic_write_text(out / "sweep.csv", sweep.to_frame().to_csv(index=False))
     write_json(out / "sweep.json", sweep.to_json())
     figure = phase_diagram(sweep, out / "phase_diagram.png")
@@ -86,8 +66,9 @@ def handle(args: argparse.Namespace) -> int:
             "command": ["feedbacksim", *sys.argv[1:]],
         },
     )
-    Console().print(sweep_table(sweep))
-    print(f"phase diagram: {figure}")
-    print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    if not args.quiet:
+        print_sweep(sweep)
+        print(f"phase diagram: {figure}")
+        print(f"results: {out}")
+    write_report_unless_skipped(args, out, progress)
     return 0
