@@ -52,8 +52,8 @@ def verdict_table(results: Results) -> Table:
     )
     table.add_column("analyzer\n  metric", no_wrap=True)
     table.add_column("severity", no_wrap=True)
-    table.add_column("fail fraction (95% CI)", min_width=10)
-    table.add_column("median first detection", min_width=9)
+    table.add_column("fail fraction\n(95% CI)", min_width=10)
+    table.add_column("median first\ndetection", min_width=9)
     table.add_column("verdict", no_wrap=True)
     for s in results.summaries:
         low, high = s.interval

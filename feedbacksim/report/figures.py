@@ -149,7 +149,7 @@ def _event_strip(
             handles.append(bars)
             labels.append(
                 f"{label}s in replication 0: {when.size} "
-                f"(bar height: {label}s per {width:.3g} {time_unit}, highest {peak})"
+                f"(bars: per {width:.3g} {time_unit}, max {peak})"
             )
         else:
             drawn = strip.vlines(when, row + 0.1, row + 0.9, color=colour, linewidth=1.2)
