@@ -316,7 +316,7 @@ def sweep_report(directory: Path) -> Report:
     sweep = _read_json(directory / "sweep.json")
     scenario = manifest.get("scenario", {})
     points = sweep.get("points", [])
-    paths = sorted({path for p in points for path in p["overrides"]})
+    paths = list(dict.fromkeys(path for p in points for path in p["overrides"]))  # plan order
     analyzers = [s["analyzer"] for s in points[0]["analyzers"]] if points else []
     rows, failed = [], set()
     for i, p in enumerate(points):
