@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,38 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="skip report.html, report.md and figures/ (regenerate later with feedbacksim report DIR)",
     )
+
+
+def add_mlflow_option(parser: argparse.ArgumentParser) -> None:
+    """``--mlflow [URI]``: log the results to MLflow (default store: ./mlruns)."""
+    parser.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="mlruns",
+        default=None,
+        metavar="URI",
+        help="log the results to MLflow: a tracking URI, or a folder for a local store "
+        "(default ./mlruns); needs feedbacksim[mlflow]",
+    )
+
+
+def log_to_mlflow(args: argparse.Namespace, directory: Path, kind: str, progress: Progress) -> int:
+    """Log ``directory`` when ``--mlflow`` was given; 0, or 3 when MLflow could not take it."""
+    if args.mlflow is None:
+        return 0
+    from feedbacksim import mlflow as tracking
+
+    progress.phase(f"mlflow: logging the {kind} to {args.mlflow}")
+    log = tracking.log_sweep if kind == "sweep" else tracking.log_run
+    try:
+        run_id = log(directory, args.mlflow)
+    except Exception as exc:  # any tracking-server or store failure: the results are on disk
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: mlflow: could not log {directory}: {first}", file=sys.stderr)
+        return 3
+    if not args.quiet:
+        print(f"mlflow: run {run_id} in {args.mlflow}")
+    return 0
 
 
 def write_report_unless_skipped(

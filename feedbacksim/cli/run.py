@@ -7,7 +7,9 @@ import argparse
 from feedbacksim.cli.display import print_verdict
 from feedbacksim.cli.execution import (
     add_execution_options,
+    add_mlflow_option,
     execution_options,
+    log_to_mlflow,
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
@@ -20,11 +22,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file")
     add_execution_options(parser)
     add_scenario_options(parser)
+    add_mlflow_option(parser)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
+    if args.mlflow is not None:
+        from feedbacksim.mlflow import require_mlflow
+
+        require_mlflow()
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
     progress = options["progress"]
@@ -43,4 +50,6 @@ def handle(args: argparse.Namespace) -> int:
         print_verdict(results)
         print(f"results: {out}")
     write_report_unless_skipped(args, out, progress)
+    if log_to_mlflow(args, out, "run", progress):
+        return 3
     return 0 if results.verdict == "pass" else 1

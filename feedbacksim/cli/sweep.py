@@ -16,7 +16,9 @@ from datetime import datetime, timezone
 from feedbacksim.cli.display import print_sweep
 from feedbacksim.cli.execution import (
     add_execution_options,
+    add_mlflow_option,
     execution_options,
+    log_to_mlflow,
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
@@ -34,11 +36,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("scenario", help="scenario YAML file with a sweep: block")
     add_execution_options(parser)
     add_scenario_options(parser)
+    add_mlflow_option(parser)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
+    if args.mlflow is not None:
+        from feedbacksim.mlflow import require_mlflow
+
+        require_mlflow()
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     out = options["directory"]
@@ -71,4 +78,4 @@ def handle(args: argparse.Namespace) -> int:
         print(f"phase diagram: {figure}")
         print(f"results: {out}")
     write_report_unless_skipped(args, out, progress)
-    return 0
+    return 3 if log_to_mlflow(args, out, "sweep", progress) else 0
