@@ -36,6 +36,8 @@ EXPECTED = {
     "scenarios/predictive_policing_corrected.yaml": 0,
     "feedbacksim sweep scenarios/predictive_policing.yaml": 0,
     "feedbacksim validate examples/broken/broken.yaml": 2,
+    # "Log any run or sweep to MLflow" (the store goes to a temporary folder here)
+    "feedbacksim run scenarios/predictive_policing.yaml --mlflow=mlruns": 1,
     # the reproduction command the CI section quotes
     "feedbacksim run scenarios/predictive_policing.yaml "
     "--set 'environment.params.incident_rates=[0.5, 0.5]' --set horizon=300 --seed 7 "
@@ -83,6 +85,11 @@ def run_cli(command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         extra = []  # the command sets its own (small) size
     if words[1] in SMALL:
         extra += ["--executor", "serial", "--out", str(tmp_path / "out")]
+    # A local MLflow store named by the README goes under tmp_path, not into the checkout.
+    words = [
+        f"--mlflow={tmp_path / w.split('=', 1)[1]}" if w.startswith("--mlflow=") else w
+        for w in words
+    ]
     return subprocess.run(
         [sys.executable, "-m", "feedbacksim", *words[1:], *extra],
         capture_output=True,
@@ -188,6 +195,22 @@ def test_main_guard_snippet_runs(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "policing" / "replications" / "rep-000001.npz").is_file()
+
+
+def test_gym_snippet_runs_and_shows_ground_truth():
+    pytest.importorskip("gymnasium")
+    snippet = _python_blocks()[3]
+    assert "feedbacksim.gym.make" in snippet
+    namespace: dict = {}
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        exec(compile(snippet, "README", "exec"), namespace)  # noqa: S102
+    finally:
+        os.chdir(cwd)
+    share = namespace["info"]["metrics"]["best_arm_share"]
+    assert share.shape == (1,) and 0.0 <= float(share[0]) <= 1.0
+    assert namespace["env"].action_space.n == 2
 
 
 def _pytest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
