@@ -128,5 +128,5 @@ def print_verdict(results: Results, console: Console | None = None) -> None:
     console.print(verdict_table(results))
     for s in results.summaries:
         console.print(f"- {s.message}")
-    colour = "red" if results.verdict == "fail" else "green"
+    colour = {"fail": "red", "pass": "green"}.get(results.verdict, "yellow")
     console.print(f"verdict: [bold {colour}]{results.verdict.upper()}[/bold {colour}]")

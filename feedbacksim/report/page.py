@@ -52,6 +52,7 @@ CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem}.verdict{font-size:1.6rem;font-weight:700;padding:.6rem 1rem;border-radius:6px;display:inline-block}
 .fail{background:#f8d7da;color:#842029}.pass{background:#d1e7dd;color:#0f5132}.none{background:#e2e3e5;color:#41464b}
+.inconclusive{background:#fff3cd;color:#664d03}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
 caption{text-align:left;font-weight:600;padding:.3rem 0}tr.failed td{background:#fbe9eb}
 img{max-width:100%;height:auto;display:block;margin:1rem 0 .3rem}figure{margin:1rem 0 1.5rem}
