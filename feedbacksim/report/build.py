@@ -122,7 +122,10 @@ def what_ran(
         ["replications", str(replications)],
         ["horizon", f"{scenario.get('horizon')} {unit}"],
         ["seed", str(seed)],
-        ["overrides", _overrides_text(manifest.get("overrides"))],
+        [
+            "overrides",
+            _overrides_text(manifest["overrides"]) if "overrides" in manifest else "not recorded",
+        ],
         ["executor", _executor_text(manifest.get("executor", "serial"), workers)],
         ["wall time", f"{manifest.get('wall_time_seconds', 0):.1f} s"],
     ]
