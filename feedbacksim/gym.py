@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from feedbacksim.cases import Batch, Decision
+from feedbacksim.core.cases import Batch, Decision
 from feedbacksim.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from feedbacksim.agent import Agent
-    from feedbacksim.scenario import Scenario
-    from feedbacksim.simulation import Simulation
+    from feedbacksim.core.agent import Agent
+    from feedbacksim.core.simulation import Simulation
+    from feedbacksim.scenario.scenario import Scenario
 
 GYM_MISSING = 'feedbacksim.gym needs gymnasium: pip install "feedbacksim[gym]"'
 
@@ -98,7 +98,7 @@ class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: 
     def __init__(self, scenario: Scenario, agent: str | None = None) -> None:
         if gymnasium is None:
             raise ScenarioError(GYM_MISSING)
-        from feedbacksim.expressions import parse
+        from feedbacksim.core.expressions import parse
 
         spec = scenario.spec
         if spec.reward is None:
@@ -126,7 +126,7 @@ class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: 
     # -- the world's side --------------------------------------------------------------
     def _decide(self, agent: Agent, batch: Batch) -> Decision:
         """The controlled agent's ``decide``: hand the batch to the caller and wait."""
-        from feedbacksim.agent import Agent as AgentClass
+        from feedbacksim.core.agent import Agent as AgentClass
 
         own = AgentClass.decide(agent, batch)  # retrain, score, the policy's own draw
         self._outbox.put(("decide", batch, own))
@@ -197,7 +197,7 @@ class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: 
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode: replication 0 of a run with ``seed`` (default: the scenario's)."""
-        from feedbacksim.seeding import replication_sequences
+        from feedbacksim.core.seeding import replication_sequences
 
         if gymnasium is not None and hasattr(super(), "reset"):
             super().reset(seed=seed)
@@ -257,7 +257,7 @@ def make(
     plugins: tuple[str, ...] = (),
 ) -> FeedbackEnv:
     """A ``gymnasium.Env`` of the scenario at ``path``, the caller deciding for ``agent``."""
-    from feedbacksim.scenario import load
+    from feedbacksim.scenario.scenario import load
 
     if gymnasium is None:
         raise ScenarioError(GYM_MISSING)

@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 
 import feedbacksim
-from feedbacksim.compare import compare, comparison_plot
-from feedbacksim.phase import phase_plot
+from feedbacksim.report.comparison import comparison_plot
 from feedbacksim.report.figures import EVENT_BINS, metric_bands
 from feedbacksim.report.labels import axis_label, metric_label, parameter_description
+from feedbacksim.report.phase import phase_plot
 from feedbacksim.report.style import DPI, figure_style, save
-from feedbacksim.sweep import run_sweep
+from feedbacksim.run.compare import compare
+from feedbacksim.run.sweep import run_sweep
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 POLICING = SCENARIOS / "predictive_policing.yaml"

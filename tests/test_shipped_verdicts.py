@@ -8,8 +8,9 @@ own seed. Scales are chosen so that the verdict is far from its rule's edge:
   every replication (demand, retention, pricing_learned, recommender,
   strategic_classification, lending, performative with eps 1.2) need one or two
   replications; the passing twins were measured at 0 failing replications of 10-20.
-  data_feedback runs away in 8 of 12 replications; with the scenario's seed replications
-  0 and 1 do not and 2 does, so it runs 3.
+  data_feedback runs away in 10 of 12 replications (tolerance a fifth of delta); with the
+  scenario's seed replications 1 and 2 do not, 0 (distance 0.030 against 0.026) and 3
+  (0.056) do, so it runs 4.
 * ``fail_if: "lower>x"`` rules need enough replications for the Wilson interval: bandit
   (34% of greedy players lock in) with 40 replications has an expected 14 failures, a lower
   bound near 0.21 > 0.1. Its mitigated twin runs as shipped (100 replications of 1,000
@@ -40,16 +41,22 @@ FAIL, PASS = 1, 0
 
 # file -> (expected exit code, replications, overrides)
 EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
-    # No analyzer: the D'Amour et al. ordering does not reproduce (docs/worlds.md).
-    "attention_dynamic.yaml": (PASS, 1, {"horizon": 50}),
-    "attention_dynamic_mitigated.yaml": (PASS, 1, {"horizon": 50}),
+    # Missed incidents above the bound in 82% of greedy replications, 26% under
+    # proportional allocation (50 each, docs/worlds.md). With 6 replications the rule
+    # (more than half, i.e. 4 or more) catches greedy with probability 0.92 and wrongly
+    # fails proportional with probability 0.04; the seed is fixed.
+    "attention_dynamic.yaml": (FAIL, 6, {}),
+    "attention_dynamic_mitigated.yaml": (PASS, 6, {}),
     "bandit.yaml": (FAIL, 40, {"horizon": 300}),
     "bandit_mitigated.yaml": (PASS, 100, {}),
-    "data_feedback.yaml": (FAIL, 3, {}),
+    "data_feedback.yaml": (FAIL, 4, {}),
     "data_feedback_mitigated.yaml": (PASS, 1, {}),
     "demand.yaml": (FAIL, 2, {}),
     "demand_mitigated.yaml": (PASS, 2, {}),
     "lending.yaml": (FAIL, 1, {"horizon": 120}),
+    # Demographic parity harms the Black group in every replication; equal opportunity does not.
+    "lending_fico.yaml": (FAIL, 1, {"horizon": 120}),
+    "lending_fico_mitigated.yaml": (PASS, 2, {"horizon": 120}),
     # 5% random approvals shrink the training-set bias but do not remove it (docs/worlds.md).
     "lending_mitigated.yaml": (FAIL, 1, {"horizon": 120}),
     "model_collapse.yaml": (FAIL, 30, {}),

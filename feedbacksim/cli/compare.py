@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
-import sys
-from datetime import datetime, timezone
+from pathlib import Path
 
 from rich.console import Console
 
 from feedbacksim.cli.display import compact_table
 from feedbacksim.cli.execution import (
     add_execution_options,
+    announce_report,
     execution_options,
-    write_report_unless_skipped,
+    print_report_path,
 )
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
-from feedbacksim.compare import Comparison, compare, comparison_figure
 from feedbacksim.errors import ScenarioError
-from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.scenario import load
+from feedbacksim.run.compare import Comparison, compare
+from feedbacksim.run.directory import default_run_dir
+from feedbacksim.scenario.scenario import load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -111,33 +110,13 @@ def handle(args: argparse.Namespace) -> int:
     if overrides:
         b = b.with_overrides(overrides)
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
-    out = options["directory"]
-    comparison = compare(a, b, args.replications, args.seed, args.metric, **options)
-    progress = options["progress"]
-    progress.phase("results: writing comparison.json and comparison.png")
-    write_json(out / "comparison.json", comparison.to_json())
-    figure = comparison_figure(comparison, out / "comparison.png")
-    write_json(
-        out / "manifest.json",
-        {
-            "a": a.to_dict(),
-            "b": b.to_dict(),
-            "sources": [str(s.source) if s.source else None for s in (a, b)],
-            "seed": comparison.a.seed,
-            "replications": comparison.a.replications,
-            "overrides": {"a": a.overrides, "b": b.overrides},
-            "executor": options["executor"],
-            "workers": options["workers"],
-            "versions": package_versions(),
-            "platform": platform.platform(),
-            "wall_time_seconds": round(comparison.wall_time, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": ["feedbacksim", *sys.argv[1:]],
-        },
-    )
+    comparison = compare(a, b, args.replications, args.seed, args.metric, options=options)
+    options.progress.phase("results: writing comparison.json and comparison.png")
+    announce_report(args, options.progress)
+    out = comparison.save(Path(str(options.directory)), report=args.report)
     if not args.quiet:
         print_comparison(comparison)
-        print(f"figure: {figure}")
+        print(f"figure: {out / 'comparison.png'}")
         print(f"results: {out}")
-    write_report_unless_skipped(args, out, progress)
+    print_report_path(args, out)
     return 0 if comparison.b_at_least_as_good else 1

@@ -14,10 +14,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from feedbacksim.results import Results
+from feedbacksim.run.results import AnalyzerSummary, Results
 
 if TYPE_CHECKING:
-    from feedbacksim.sweep import SweepResults
+    from feedbacksim.run.sweep import SweepResults
 
 
 def compact_table(title: str) -> Table:
@@ -31,7 +31,7 @@ def compact_table(title: str) -> Table:
     )
 
 
-def _estimate(summary) -> str:
+def _estimate(summary: AnalyzerSummary) -> str:
     """An analyzer's own number across replications, e.g. ``amplification 22 (16-31)``."""
     if "interval" not in summary.estimate or len(summary.estimate) < 2:
         return "-"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from feedbacksim.errors import ScenarioError
-from feedbacksim.executors import EXECUTORS
-from feedbacksim.progress import Progress, make_progress
+from feedbacksim.run.executors import EXECUTORS
+from feedbacksim.run.options import RunOptions
+from feedbacksim.run.progress import Progress, make_progress
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +63,14 @@ def add_mlflow_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_mlflow(args: argparse.Namespace) -> None:
+    """With ``--mlflow``, refuse at once (exit 2) when mlflow is not installed."""
+    if getattr(args, "mlflow", None) is not None:
+        from feedbacksim.mlflow import require_mlflow
+
+        require_mlflow()
+
+
 def log_to_mlflow(args: argparse.Namespace, directory: Path, kind: str, progress: Progress) -> int:
     """Log ``directory`` when ``--mlflow`` was given; 0, or 3 when MLflow could not take it."""
     if args.mlflow is None:
@@ -82,6 +90,18 @@ def log_to_mlflow(args: argparse.Namespace, directory: Path, kind: str, progress
     return 0
 
 
+def announce_report(args: argparse.Namespace, progress: Progress) -> None:
+    """The report phase's line (``save`` draws the report after the results)."""
+    if args.report:
+        progress.phase("report: drawing the figures and writing report.html and report.md")
+
+
+def print_report_path(args: argparse.Namespace, directory: Path) -> None:
+    """Say where the report that ``save`` wrote is, unless ``--no-report`` or ``--quiet``."""
+    if args.report and not args.quiet:
+        print(f"report: {directory / 'report.html'}")
+
+
 def write_report_unless_skipped(
     args: argparse.Namespace, directory: Path, progress: Progress | None = None
 ) -> None:
@@ -91,14 +111,14 @@ def write_report_unless_skipped(
     from feedbacksim.report import write_report
 
     if progress is not None:
-        progress.phase("report: drawing the figures and writing report.html and report.md")
+        announce_report(args, progress)
     paths = write_report(directory)
     if not args.quiet:
         print(f"report: {paths['html']}")
 
 
-def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, Any]:
-    """Keyword arguments for the runner from the parsed options."""
+def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions:
+    """The run options from the parsed command line."""
     if args.replications is not None and args.replications < 1:
         raise ScenarioError("--replications must be at least 1")
     if args.seed is not None and args.seed < 0:
@@ -110,11 +130,11 @@ def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, 
     executor = "dask" if args.address else args.executor
     if args.address and args.executor not in ("dask", "processes"):
         raise ScenarioError("--address needs --executor dask")
-    return {
-        "executor": executor,
-        "workers": args.workers,
-        "address": args.address,
-        "directory": args.resume or args.out or default_dir,
-        "resume": args.resume is not None,
-        "progress": make_progress(args.quiet),
-    }
+    return RunOptions(
+        executor=executor,
+        workers=args.workers,
+        address=args.address,
+        directory=args.resume or args.out or default_dir,
+        resume=args.resume is not None,
+        progress=make_progress(args.quiet),
+    )

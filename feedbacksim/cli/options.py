@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.scenario import Scenario, load
+from feedbacksim.scenario.scenario import Scenario, load
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:

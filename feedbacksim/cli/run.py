@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from feedbacksim.cli.display import print_verdict
 from feedbacksim.cli.execution import (
     add_execution_options,
     add_mlflow_option,
+    check_mlflow,
     execution_options,
     log_to_mlflow,
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.rundir import default_run_dir, write_run
+from feedbacksim.run.directory import default_run_dir, write_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,24 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
-    if args.mlflow is not None:
-        from feedbacksim.mlflow import require_mlflow
-
-        require_mlflow()
+    check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
-    progress = options["progress"]
-    results = scenario.run(replications=args.replications, seed=args.seed, **options)
-    progress.phase(f"results: writing findings.json and the metrics to {options['directory']}")
-    out = write_run(
-        results,
-        options["directory"],
-        extra={
-            "executor": options["executor"],
-            "workers": options["workers"],
-            "overrides": scenario.overrides,
-        },
-    )
+    progress = options.progress
+    results = scenario.run(replications=args.replications, seed=args.seed, options=options)
+    progress.phase(f"results: writing findings.json and the metrics to {options.directory}")
+    out = write_run(results, Path(str(options.directory)), extra=options.describe())
     if not args.quiet:
         print_verdict(results)
         print(f"results: {out}")

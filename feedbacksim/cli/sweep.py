@@ -9,23 +9,21 @@ it does not judge: it exits 0 when it completes, 2 when the scenario or sweep is
 from __future__ import annotations
 
 import argparse
-import platform
-import sys
-from datetime import datetime, timezone
+from pathlib import Path
 
 from feedbacksim.cli.display import print_sweep
 from feedbacksim.cli.execution import (
     add_execution_options,
     add_mlflow_option,
+    announce_report,
+    check_mlflow,
     execution_options,
     log_to_mlflow,
-    write_report_unless_skipped,
+    print_report_path,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.files import atomic_write_text
-from feedbacksim.phase import phase_diagram
-from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.sweep import run_sweep
+from feedbacksim.run.directory import default_run_dir
+from feedbacksim.run.sweep import run_sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,40 +40,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
-    if args.mlflow is not None:
-        from feedbacksim.mlflow import require_mlflow
-
-        require_mlflow()
+    check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
-    out = options["directory"]
-    sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, **options)
-    progress = options["progress"]
+    progress = options.progress
+    sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
     progress.phase("results: writing sweep.csv, sweep.json and the phase diagram")
-    atomic_write_text(out / "sweep.csv", sweep.to_frame().to_csv(index=False))
-    write_json(out / "sweep.json", sweep.to_json())
-    figure = phase_diagram(sweep, out / "phase_diagram.png")
-    write_json(
-        out / "manifest.json",
-        {
-            "scenario": scenario.to_dict(),
-            "source": str(scenario.source) if scenario.source else None,
-            "seed": sweep.seed,
-            "points": len(sweep.points),
-            "replications_per_point": sweep.replications,
-            "overrides": scenario.overrides,
-            "executor": options["executor"],
-            "workers": options["workers"],
-            "versions": package_versions(),
-            "platform": platform.platform(),
-            "wall_time_seconds": round(sweep.wall_time, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": ["feedbacksim", *sys.argv[1:]],
-        },
-    )
+    announce_report(args, progress)
+    out = sweep.save(Path(str(options.directory)), report=args.report)
     if not args.quiet:
         print_sweep(sweep)
-        print(f"phase diagram: {figure}")
+        print(f"phase diagram: {out / 'phase_diagram.png'}")
         print(f"results: {out}")
-    write_report_unless_skipped(args, out, progress)
+    print_report_path(args, out)
     return 3 if log_to_mlflow(args, out, "sweep", progress) else 0

@@ -68,7 +68,7 @@ def read_metrics(directory: Path) -> pd.DataFrame:
 
 def first_replication_events(directory: Path) -> pd.DataFrame | None:
     """Events of replication 0 (retrains, skipped retrains), from its stored file."""
-    from feedbacksim.store import ReplicationStore
+    from feedbacksim.run.store import ReplicationStore
 
     store = ReplicationStore(directory / "replications")
     if 0 not in store.complete():
@@ -233,7 +233,7 @@ def analyzed_metrics(scenario: dict[str, Any], recorded: set[str]) -> list[tuple
             out.append((metric, reference))
         condition = spec.get("condition")
         if isinstance(condition, str):
-            from feedbacksim.expressions import parse
+            from feedbacksim.core.expressions import parse
 
             for name in sorted(parse(condition).metrics()):
                 if name in recorded and all(name != m for m, _ in out):

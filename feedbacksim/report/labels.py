@@ -17,7 +17,7 @@ _ARG = re.compile(r"^(\s*)([A-Za-z_]\w*)\s*(?:\([^)]*\))?:\s*(.*)$")
 
 
 def _environment_class(scenario: dict[str, Any]) -> type | None:
-    from feedbacksim.registry import registry
+    from feedbacksim.core.registry import registry
 
     kind = (scenario.get("environment") or {}).get("kind")
     try:
@@ -108,7 +108,7 @@ def parameter_description(scenario: dict[str, Any], path: str) -> str | None:
     ``environment.params.incident_rates.0`` gives the description of ``incident_rates``
     (with ``[0]`` appended); a path outside a component's parameters gives None.
     """
-    from feedbacksim.registry import registry
+    from feedbacksim.core.registry import registry
 
     parts = path.split(".")
     found = _component(scenario, parts)

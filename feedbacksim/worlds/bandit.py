@@ -22,9 +22,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -53,7 +53,7 @@ class BanditWorld(Environment):
         "best_arm_share": "share of pulls",
         "regret": "expected reward lost",
     }
-    open_loop_doc = "every arm's reward is observed each round, whatever was pulled"
+    metric_scales = {"best_arm_share": 1.0}  # a share
 
     def __init__(
         self,
