@@ -93,7 +93,7 @@ def _from_actions(actions: np.ndarray, batch: Batch) -> Any:
 class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: ignore[misc]
     """A scenario's world with one agent's decisions left to the caller (see the module doc)."""
 
-    metadata = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, scenario: Scenario, agent: str | None = None) -> None:
         if gymnasium is None:
@@ -114,7 +114,9 @@ class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: 
         self.reward_expression = parse(spec.reward.expression)
         self.reward_change = spec.reward.change
         self._thread: threading.Thread | None = None
-        self._sim: Simulation | None = None
+        self._simulation: Simulation | None = None
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._outbox: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
         # The spaces come from the world's first batch (worlds hand over fixed-size batches).
         observation, _ = self.reset(seed=spec.seed)
         batch = self._batch
@@ -153,6 +155,13 @@ class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: 
         self._outbox.put(("done", None, None))
 
     # -- the caller's side -------------------------------------------------------------
+    @property
+    def _sim(self) -> Simulation:
+        """The episode's simulation (after :meth:`reset`)."""
+        if self._simulation is None:
+            raise RuntimeError("call reset() first")
+        return self._simulation
+
     def _latest(self, metric: str, group: str | None) -> np.ndarray:
         series = self._sim.recorder.series(metric)
         values = series.values[-1] if series.values.shape[0] else np.zeros(len(series.groups))
@@ -206,7 +215,7 @@ class FeedbackEnv(gymnasium.Env if gymnasium is not None else object):  # type: 
         sim = self.scenario.build(replication_sequences(run_seed, 1)[0], replication=0)
         controlled = next(a for a in sim.agents if a.name == self.agent_name)
         controlled.decide = lambda batch: self._decide(controlled, batch)  # type: ignore[method-assign]
-        self._sim, self._inbox, self._outbox = sim, queue.Queue(), queue.Queue()
+        self._simulation, self._inbox, self._outbox = sim, queue.Queue(), queue.Queue()
         self._thread = threading.Thread(target=self._run, args=(sim,), daemon=True)
         self._thread.start()
         kind, batch, own = self._wait()

@@ -138,7 +138,7 @@ def _detections(findings: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
     out: dict[int, dict[str, float]] = {}
     for f in findings:
         when, replication = f.get("first_detected_at"), f.get("replication")
-        if not _finite(when) or replication is None:
+        if not isinstance(when, int | float) or not _finite(when) or replication is None:
             continue
         key = _key(f"detection.{f['analyzer']}")
         current = out.setdefault(int(replication), {})

@@ -21,6 +21,7 @@ from feedbacksim.cli.execution import (
     announce_report,
     execution_options,
     print_report_path,
+    progress_of,
 )
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
 from feedbacksim.errors import ScenarioError
@@ -111,8 +112,9 @@ def handle(args: argparse.Namespace) -> int:
         b = b.with_overrides(overrides)
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
     comparison = compare(a, b, args.replications, args.seed, args.metric, options=options)
-    options.progress.phase("results: writing comparison.json and comparison.png")
-    announce_report(args, options.progress)
+    progress = progress_of(options)
+    progress.phase("results: writing comparison.json and comparison.png")
+    announce_report(args, progress)
     out = comparison.save(Path(str(options.directory)), report=args.report)
     if not args.quiet:
         print_comparison(comparison)

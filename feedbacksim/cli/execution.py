@@ -90,6 +90,11 @@ def log_to_mlflow(args: argparse.Namespace, directory: Path, kind: str, progress
     return 0
 
 
+def progress_of(options: RunOptions) -> Progress:
+    """The run's progress display (a silent one when none was made)."""
+    return options.progress or Progress()
+
+
 def announce_report(args: argparse.Namespace, progress: Progress) -> None:
     """The report phase's line (``save`` draws the report after the results)."""
     if args.report:

@@ -12,6 +12,7 @@ from feedbacksim.cli.execution import (
     check_mlflow,
     execution_options,
     log_to_mlflow,
+    progress_of,
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
@@ -33,7 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
-    progress = options.progress
+    progress = progress_of(options)
     results = scenario.run(replications=args.replications, seed=args.seed, options=options)
     progress.phase(f"results: writing findings.json and the metrics to {options.directory}")
     out = write_run(results, Path(str(options.directory)), extra=options.describe())

@@ -20,6 +20,7 @@ from feedbacksim.cli.execution import (
     execution_options,
     log_to_mlflow,
     print_report_path,
+    progress_of,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.run.directory import default_run_dir
@@ -43,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
-    progress = options.progress
+    progress = progress_of(options)
     sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
     progress.phase("results: writing sweep.csv, sweep.json and the phase diagram")
     announce_report(args, progress)

@@ -21,7 +21,7 @@ def _environment_class(scenario: dict[str, Any]) -> type | None:
 
     kind = (scenario.get("environment") or {}).get("kind")
     try:
-        return registry.get("environment", kind).cls
+        return registry.get("environment", str(kind)).cls
     except KeyError:
         return None
 
