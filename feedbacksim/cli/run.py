@@ -17,6 +17,7 @@ from feedbacksim.cli.execution import (
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.run.directory import default_run_dir, write_run
+from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,13 +36,14 @@ def handle(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
     progress = progress_of(options)
-    results = scenario.run(replications=args.replications, seed=args.seed, options=options)
-    progress.phase(f"results: writing findings.json and the metrics to {options.directory}")
-    out = write_run(results, Path(str(options.directory)), extra=options.describe())
-    if not args.quiet:
-        print_verdict(results)
-        print(f"results: {out}")
-    write_report_unless_skipped(args, out, progress)
+    with hold_run_directory(Path(str(options.directory))):
+        results = scenario.run(replications=args.replications, seed=args.seed, options=options)
+        progress.phase(f"results: writing findings.json and the metrics to {options.directory}")
+        out = write_run(results, Path(str(options.directory)), extra=options.describe())
+        if not args.quiet:
+            print_verdict(results)
+            print(f"results: {out}")
+        write_report_unless_skipped(args, out, progress)
     if log_to_mlflow(args, out, "run", progress):
         return 3
     return 0 if results.verdict == "pass" else 1

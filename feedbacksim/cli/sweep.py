@@ -24,6 +24,7 @@ from feedbacksim.cli.execution import (
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.run.directory import default_run_dir
+from feedbacksim.run.runlock import hold_run_directory
 from feedbacksim.run.sweep import run_sweep
 
 
@@ -45,10 +46,11 @@ def handle(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     progress = progress_of(options)
-    sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
-    progress.phase("results: writing sweep.csv, sweep.json and the phase diagram")
-    announce_report(args, progress)
-    out = sweep.save(Path(str(options.directory)), report=args.report)
+    with hold_run_directory(Path(str(options.directory))):
+        sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
+        progress.phase("results: writing sweep.csv, sweep.json and the phase diagram")
+        announce_report(args, progress)
+        out = sweep.save(Path(str(options.directory)), report=args.report)
     if not args.quiet:
         print_sweep(sweep)
         print(f"phase diagram: {out / 'phase_diagram.png'}")

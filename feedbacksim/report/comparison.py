@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedbacksim.run.compare import Comparison, metric_bands
+from feedbacksim.run.files import atomic_save_figure
 
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
@@ -40,8 +41,7 @@ def comparison_figure(comparison: Comparison, path: str | os.PathLike[str]) -> P
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    comparison_plot(comparison).savefig(target, dpi=DPI)
-    return target
+    return atomic_save_figure(comparison_plot(comparison), target, dpi=DPI)
 
 
 def comparison_plot(comparison: Comparison) -> Any:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedbacksim.analyzers.statistics import wilson_interval
+from feedbacksim.run.files import atomic_save_figure
 
 if TYPE_CHECKING:
     from feedbacksim.run.sweep import SweepResults
@@ -30,8 +31,7 @@ def phase_diagram(sweep: SweepResults, path: str | os.PathLike[str]) -> Path:
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    phase_plot(sweep).savefig(target, dpi=DPI)
-    return target
+    return atomic_save_figure(phase_plot(sweep), target, dpi=DPI)
 
 
 def phase_plot(sweep: SweepResults) -> Any:

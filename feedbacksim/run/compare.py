@@ -68,7 +68,7 @@ def paired_difference(
     mean = float(diff.mean())
     if diff.shape[0] < 2:
         return mean, float("nan"), float("nan")
-    if np.all(diff == diff[0]):  # identical differences (common random numbers): no spread
+    if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):  # equal up to rounding: no spread
         return mean, mean, mean
     interval = stats.ttest_rel(b, a).confidence_interval(confidence)
     return mean, float(interval.low), float(interval.high)
