@@ -34,7 +34,9 @@ LENDING = ["--replications", "2", "--set", "horizon=100", "--executor", "serial"
 def test_lending_table_fits_80_columns_and_keeps_names_whole(tmp_path):
     done = _run("run", str(SCENARIOS / "lending.yaml"), *LENDING, "--no-report", tmp_path=tmp_path)
     assert done.returncode == 1, done.stderr
-    lines = done.stdout.splitlines()
+    # The tables and sentences fit; the verdict line (the verdict and its reason, one line
+    # so that a log search finds it) may be longer.
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("verdict: ")]
     assert max(len(line) for line in lines) <= 80
     words = done.stdout.split()
     # The longest metric names of the lending world appear whole, none broken across lines.

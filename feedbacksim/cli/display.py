@@ -14,6 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from feedbacksim.errors import ExitCode
 from feedbacksim.run.results import AnalyzerSummary, Results
 
 if TYPE_CHECKING:
@@ -29,6 +30,21 @@ def compact_table(title: str) -> Table:
         pad_edge=False,
         collapse_padding=True,
     )
+
+
+COLOURS = {"fail": "red", "inconclusive": "yellow", "pass": "green"}
+EXIT_CODES = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "inconclusive": ExitCode.NO_VERDICT}
+
+
+def exit_code(verdict: str) -> ExitCode:
+    """The exit status of a verdict: 0 pass, 1 fail, 3 inconclusive (no verdict)."""
+    return EXIT_CODES[verdict]
+
+
+def verdict_line(verdict: str, reason: str) -> str:
+    """The first line of a command's output: the verdict and its reason with the numbers."""
+    colour = COLOURS[verdict]
+    return f"verdict: [bold {colour}]{verdict.upper()}[/bold {colour}]: {reason}"
 
 
 def _estimate(summary: AnalyzerSummary) -> str:
@@ -123,10 +139,11 @@ def print_sweep(sweep: SweepResults, console: Console | None = None) -> None:
 
 
 def print_verdict(results: Results, console: Console | None = None) -> None:
-    """Print the table, each analyzer's sentence and the overall verdict."""
+    """Print the verdict with its reason (first line), the table, each analyzer's sentence, the verdict."""
     console = console or Console()
+    console.print(verdict_line(results.verdict, results.verdict_reason), soft_wrap=True)
     console.print(verdict_table(results))
     for s in results.summaries:
         console.print(f"- {s.message}")
-    colour = {"fail": "red", "pass": "green"}.get(results.verdict, "yellow")
+    colour = COLOURS[results.verdict]
     console.print(f"verdict: [bold {colour}]{results.verdict.upper()}[/bold {colour}]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from feedbacksim.cli.display import print_verdict
+from feedbacksim.cli.display import exit_code, print_verdict
 from feedbacksim.cli.execution import (
     add_execution_options,
     add_mlflow_option,
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
+    """Run the scenario; exit 0 when the verdict passes, 1 when it fails, 3 when inconclusive."""
     check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
@@ -46,4 +46,4 @@ def handle(args: argparse.Namespace) -> int:
         write_report_unless_skipped(args, out, progress)
     if log_to_mlflow(args, out, "run", progress):
         return 3
-    return 0 if results.verdict == "pass" else 1
+    return exit_code(results.verdict)

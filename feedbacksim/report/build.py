@@ -281,6 +281,7 @@ def run_report(directory: Path) -> Report:
     return Report(
         title=scenario.get("name", "scenario"),
         verdict=findings.get("verdict", "pass"),
+        reason=str(findings.get("reason", "")),
         headline=f"{replications} replications of {scenario.get('horizon')} {unit}, seed {seed}.",
         description=str(scenario.get("description", "")).strip(),
         ran=what_ran(manifest, scenario, replications, seed),
@@ -402,7 +403,8 @@ def compare_report(directory: Path) -> Report:
         ran_table.rows[1][1] += f" (A), {b.get('horizon')} (B)"
     return Report(
         title=f"{comparison['a']} vs {comparison['b']}",
-        verdict="pass" if better else "fail",
+        verdict=comparison.get("verdict", "pass" if better else "fail"),
+        reason=str(comparison.get("reason", "")),
         headline=(
             f"B ({comparison['b']}) is {'at least as good as' if better else 'worse than'} A ({comparison['a']}) "
             f"on every analyzer: {comparison['replications']} replications each, the same seeds for both."

@@ -54,6 +54,8 @@ class BanditWorld(Environment):
         "regret": "expected reward lost",
     }
     metric_scales = {"best_arm_share": 1.0}  # a share
+    model_needs = "regressor"
+    model_kinds = ("beta-bernoulli",)
 
     def __init__(
         self,

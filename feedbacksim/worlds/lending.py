@@ -107,6 +107,7 @@ class LendingWorld(Environment):
         "population_band_default_rate": "probability",
         "group_auc": "AUC",
     }
+    model_needs = "classifier"
 
     def __init__(
         self,

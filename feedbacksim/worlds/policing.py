@@ -78,6 +78,8 @@ class PolicingWorld(Environment):
         "incident_rate": "incidents per day",
     }
     metric_scales = {"patrol_share": 1.0, "true_incident_share": 1.0}  # shares
+    model_needs = "regressor"
+    model_kinds = ("incident-count", "incident-rate", "censored-poisson")
 
     def __init__(
         self,
