@@ -21,7 +21,7 @@ from feedbacksim.core.registry import register, registry
 from feedbacksim.core.simulation import Simulation
 from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
-from feedbacksim.run.compare import Comparison, comparison_figure
+from feedbacksim.run.compare import Comparison
 from feedbacksim.run.results import Results
 from feedbacksim.run.runner import run_scenario
 from feedbacksim.run.sweep import SweepResults
@@ -45,6 +45,8 @@ def _report_sweep(sweep: SweepResults, directory: Path, report: bool) -> None:
 
 
 def _report_comparison(comparison: Comparison, directory: Path, report: bool) -> None:
+    from feedbacksim.report.comparison import comparison_figure
+
     comparison_figure(comparison, directory / "comparison.png")
     if report:
         _write_report(directory)

@@ -122,6 +122,11 @@ def test_an_aliased_module_keeps_its_own_spec() -> None:
         old = importlib.import_module("feedbacksim.sweep")
     assert old.__spec__ is not None and old.__spec__.name == "feedbacksim.run.sweep"
     assert importlib.reload(old) is old
+    # The reload made a new SweepResults class: wire its report facade again, as the
+    # package does on import, so later tests in this process still get phase diagrams.
+    import feedbacksim
+
+    old.SweepResults.reporter = feedbacksim._report_sweep
 
 
 def test_names_the_old_paths_held_are_still_there() -> None:

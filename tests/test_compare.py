@@ -38,7 +38,8 @@ def test_corrected_policing_is_better_exit_0_reversed_exit_1(
     exact test p = 0.003), and 5 leaves room for the analyzer's window choices."""
     out = tmp_path / "better"
     assert (
-        main(["compare", str(policing_path), str(corrected_path), *SHORT, "--out", str(out)]) == 0
+        main(["compare", str(policing_path), str(corrected_path), *SHORT[:-1], "--out", str(out)])
+        == 0
     )
     report = json.loads((out / "comparison.json").read_text())
     (row,) = report["analyzers"]
@@ -54,7 +55,14 @@ def test_corrected_policing_is_better_exit_0_reversed_exit_1(
     reversed_out = tmp_path / "worse"
     assert (
         main(
-            ["compare", str(corrected_path), str(policing_path), *SHORT, "--out", str(reversed_out)]
+            [
+                "compare",
+                str(corrected_path),
+                str(policing_path),
+                *SHORT[:-1],
+                "--out",
+                str(reversed_out),
+            ]
         )
         == 1
     )

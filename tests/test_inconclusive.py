@@ -40,7 +40,7 @@ def toy_file(
 
 
 def run(path: Path, out: Path, capsys, *args: str) -> tuple[int, str]:
-    code = main(["run", str(path), "--executor", "serial", "--quiet", "--out", str(out), *args])
+    code = main(["run", str(path), "--executor", "serial", "--out", str(out), *args])
     return code, capsys.readouterr().out
 
 
@@ -261,7 +261,7 @@ def test_precedence_a_clear_fail_is_never_hidden_but_an_undeployed_model_judges_
 def test_compare_of_an_undeployed_design_exits_3(tmp_path, capsys):
     path = toy_file(tmp_path, model="{kind: toy-failing}")
     code = main(
-        ["compare", str(path), str(path), "--executor", "serial", "--quiet", "--no-report"]
+        ["compare", str(path), str(path), "--executor", "serial", "--no-report"]
         + ["--out", str(tmp_path / "cmp"), "--replications", "1"]
     )
     out = capsys.readouterr().out

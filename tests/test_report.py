@@ -56,7 +56,7 @@ def run_dir(tmp_path_factory) -> Path:
 def test_run_report_files_and_figures(run_dir):
     assert (run_dir / "report.html").is_file() and (run_dir / "report.md").is_file()
     figures = sorted(p.name for p in (run_dir / "figures").glob("*.png"))
-    assert figures == ["patrol_share.png", "verdict.png"]
+    assert figures == ["patrol_share.png"]  # the verdict table is in the page, not a PNG
     for name in figures:
         assert_real_png(run_dir / "figures" / name)
 
@@ -120,7 +120,7 @@ def test_html_is_self_contained(run_dir):
     html = (run_dir / "report.html").read_text()
     assert "<script" not in html
     assert "http://" not in html and "https://" not in html
-    assert html.count('src="data:image/png;base64,') == 2
+    assert html.count('src="data:image/png;base64,') == 1
 
 
 def test_report_command_regenerates(run_dir):
@@ -192,8 +192,25 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
         shot = tmp_path / "report.png"
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
-    assert len(widths) == 2 and all(w > 0 for w in widths)
+    assert len(widths) == 1 and all(w > 0 for w in widths)
     assert errors == []
     findings = json.loads((run_dir / "findings.json").read_text())
     assert verdict == f"Verdict: {findings['verdict'].upper()}"
     assert png_size(shot)[1] > 900
+
+
+def test_report_opens_with_what_ran(run_dir):
+    """The file says 50 replications and 2,000 days; the run used 8 of 400 days, seed 5."""
+    text = (run_dir / "report.md").read_text()
+    top = text.split("## Figures")[0]
+    assert "| replications | 8 |" in top
+    assert "| horizon | 400 days |" in top
+    assert "| seed | 5 |" in top
+    assert "| overrides | horizon=400 |" in top
+    assert "| executor | serial (in the command's process) |" in top
+    scenario = text.split("## Scenario (as run)")[1]
+    assert "replications: 8\n" in scenario and "replications: 50" not in scenario
+    assert "seed: 5\n" in scenario
+    html = (run_dir / "report.html").read_text()
+    assert html.index("What ran") < html.index("Analyzers across replications")
+    assert html.count("<table") == 3  # what ran, the verdict table, the manifest: each once

@@ -139,7 +139,6 @@ def test_cli_sweep_writes_table_csv_and_phase_diagram(policing_path, tmp_path, c
             "serial",
             "--out",
             str(out),
-            "--quiet",
         ]
     )
     assert code == 0

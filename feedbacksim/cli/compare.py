@@ -16,13 +16,14 @@ import math
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from feedbacksim.cli.display import exit_code, verdict_line
+from feedbacksim.cli.display import compact_table, exit_code, verdict_line
 from feedbacksim.cli.execution import (
     add_execution_options,
+    announce_report,
     execution_options,
     print_report_path,
+    progress_of,
 )
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
 from feedbacksim.errors import ScenarioError
@@ -66,12 +67,14 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
     console = console or Console()
     console.print(verdict_line(comparison.verdict, comparison.verdict_reason), soft_wrap=True)
     a, b = comparison.a, comparison.b
-    table = Table(
-        title=f"A: {a.scenario.name}  vs  B: {b.scenario.name} "
+    table = compact_table(
+        f"A: {a.scenario.name}  vs  B: {b.scenario.name} "
         f"({a.replications} replications each, seed {a.seed}, same seeds)"
     )
-    for column in ("analyzer", "A fail fraction (95% CI)", "B fail fraction (95% CI)", "B"):
-        table.add_column(column)
+    table.add_column("analyzer", no_wrap=True)
+    for column in ("A fail fraction (95% CI)", "B fail fraction (95% CI)"):
+        table.add_column(column, min_width=10)
+    table.add_column("B", no_wrap=True)
     for row in comparison.analyzers:
         table.add_row(
             row.analyzer,
@@ -84,8 +87,9 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
             else "[red]worse[/red]",
         )
     console.print(table)
-    diffs = Table(title=f"final {comparison.metric}, paired by replication")
-    for column in ("group", "mean A", "mean B", "B - A", "95% CI"):
+    diffs = compact_table(f"final {comparison.metric}, paired by replication")
+    diffs.add_column("group", no_wrap=True)
+    for column in ("mean A", "mean B", "B - A", "95% CI"):
         diffs.add_column(column)
     for d in comparison.differences:
         diffs.add_row(
@@ -117,11 +121,15 @@ def handle(args: argparse.Namespace) -> int:
     if overrides:
         b = b.with_overrides(overrides)
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
+    progress = progress_of(options)
     with hold_run_directory(Path(str(options.directory))):
         comparison = compare(a, b, args.replications, args.seed, args.metric, options=options)
+        progress.phase("results: writing comparison.json and comparison.png")
+        announce_report(args, progress)
         out = comparison.save(Path(str(options.directory)), report=args.report)
-    print_comparison(comparison)
-    print(f"figure: {out / 'comparison.png'}")
-    print(f"results: {out}")
+    if not args.quiet:
+        print_comparison(comparison)
+        print(f"figure: {out / 'comparison.png'}")
+        print(f"results: {out}")
     print_report_path(args, out)
     return exit_code(comparison.verdict)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.executors import EXECUTORS
 from feedbacksim.run.options import RunOptions
-from feedbacksim.run.progress import make_progress
+from feedbacksim.run.progress import Progress, make_progress
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,11 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="continue the run in DIR, skipping complete replications",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing: the exit code is the answer (errors still go to stderr)",
+    )
     parser.add_argument(
         "--no-report",
         dest="report",
@@ -45,19 +50,76 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def print_report_path(args: argparse.Namespace, directory: Path) -> None:
-    """Say where the report that ``save`` wrote is, unless ``--no-report`` was given."""
+def add_mlflow_option(parser: argparse.ArgumentParser) -> None:
+    """``--mlflow [URI]``: log the results to MLflow (default store: ./mlruns)."""
+    parser.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="mlruns",
+        default=None,
+        metavar="URI",
+        help="log the results to MLflow: a tracking URI, or a folder for a local store "
+        "(default ./mlruns); needs feedbacksim[mlflow]",
+    )
+
+
+def check_mlflow(args: argparse.Namespace) -> None:
+    """With ``--mlflow``, refuse at once (exit 2) when mlflow is not installed."""
+    if getattr(args, "mlflow", None) is not None:
+        from feedbacksim.mlflow import require_mlflow
+
+        require_mlflow()
+
+
+def log_to_mlflow(args: argparse.Namespace, directory: Path, kind: str, progress: Progress) -> int:
+    """Log ``directory`` when ``--mlflow`` was given; 0, or 3 when MLflow could not take it."""
+    if args.mlflow is None:
+        return 0
+    from feedbacksim import mlflow as tracking
+
+    progress.phase(f"mlflow: logging the {kind} to {args.mlflow}")
+    log = tracking.log_sweep if kind == "sweep" else tracking.log_run
+    try:
+        run_id = log(directory, args.mlflow)
+    except Exception as exc:  # any tracking-server or store failure: the results are on disk
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: mlflow: could not log {directory}: {first}", file=sys.stderr)
+        return 3
+    if not args.quiet:
+        print(f"mlflow: run {run_id} in {args.mlflow}")
+    return 0
+
+
+def progress_of(options: RunOptions) -> Progress:
+    """The run's progress display (a silent one when none was made)."""
+    return options.progress or Progress()
+
+
+def announce_report(args: argparse.Namespace, progress: Progress) -> None:
+    """The report phase's line (``save`` draws the report after the results)."""
     if args.report:
+        progress.phase("report: drawing the figures and writing report.html and report.md")
+
+
+def print_report_path(args: argparse.Namespace, directory: Path) -> None:
+    """Say where the report that ``save`` wrote is, unless ``--no-report`` or ``--quiet``."""
+    if args.report and not args.quiet:
         print(f"report: {directory / 'report.html'}")
 
 
-def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> None:
+def write_report_unless_skipped(
+    args: argparse.Namespace, directory: Path, progress: Progress | None = None
+) -> None:
     """Build the directory's report unless ``--no-report`` was given, and say where it is."""
     if not args.report:
         return
     from feedbacksim.report import write_report
 
-    print(f"report: {write_report(directory)['html']}")
+    if progress is not None:
+        announce_report(args, progress)
+    paths = write_report(directory)
+    if not args.quiet:
+        print(f"report: {paths['html']}")
 
 
 def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions:

@@ -34,6 +34,8 @@ class Environment:
         metrics: the metrics the world records, name -> one-line description. Scenario
             validation checks analyzers against it.
         time_unit: what one unit of simulated time is (axis labels of reports).
+        metric_units: the unit of each metric that has one, name -> unit (e.g.
+            ``"probability"``, ``"incidents per day"``); axis labels of reports.
         metric_scales: the natural scale of a metric, in its own units, for metrics that
             have one whatever the world's parameters: 1 for a share or a probability (the
             width of its range [0, 1]) and for a ratio to the truth. Analyzers judge
@@ -49,6 +51,7 @@ class Environment:
     kind: ClassVar[str] = ""
     metrics: ClassVar[dict[str, str]] = {}
     time_unit: ClassVar[str] = "days"
+    metric_units: ClassVar[dict[str, str]] = {}
     metric_scales: ClassVar[dict[str, float]] = {}
     model_needs: ClassVar[str | None] = None
     model_kinds: ClassVar[tuple[str, ...]] = ()

@@ -36,6 +36,10 @@ class ThresholdPolicy(Policy):
 
     With ``epsilon > 0`` each case below the threshold is still accepted with probability
     ``epsilon`` (random approvals, the classic exploration of selective-label systems).
+
+    Args:
+        threshold: lowest score that is accepted.
+        epsilon: probability that a case below the threshold is accepted at random.
     """
 
     def __init__(self, threshold: float = 0.5, epsilon: Probability = 0.0) -> None:
@@ -96,6 +100,11 @@ class ProportionalPolicy(Policy):
     uniform allocation: each unit is uniform with that probability (``exploration:
     unit``), or the whole day's allocation is (``allocation``, as ml-fairness-gym's
     agents explore).
+
+    Args:
+        epsilon: exploration share, the weight of the uniform allocation mixed in.
+        exploration: ``unit`` (each unit explores on its own) or ``allocation`` (the
+            whole day's allocation does).
     """
 
     def __init__(
@@ -136,6 +145,10 @@ class TopKPolicy(Policy):
     With ``epsilon`` each of the k slots goes, with that probability, to a uniformly chosen
     case instead. ``propensity`` is the probability each case gets a slot (exact without
     exploration; the first-order mixture ``(1-eps)*top + eps*k/n`` with it).
+
+    Args:
+        k: number of cases acted on (default: the batch's capacity).
+        epsilon: probability that a slot goes to a uniformly chosen case.
     """
 
     def __init__(
@@ -207,6 +220,9 @@ class GreedyAllocationPolicy(Policy):
     (``exploration: unit``), or the whole allocation is uniform (``allocation``: each
     unit to a uniform case, as ml-fairness-gym's agents explore on a fraction of steps).
     ``propensity`` is each case's expected share of the units.
+
+    Args:
+        epsilon: probability that a unit goes to a uniformly chosen case.
     """
 
     def __init__(

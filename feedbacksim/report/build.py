@@ -18,6 +18,7 @@ import yaml
 
 from feedbacksim.report import page
 from feedbacksim.report.content import Report, Table
+from feedbacksim.report.labels import metric_description, metric_label, time_unit
 from feedbacksim.report.style import figure_style, save
 from feedbacksim.run.files import atomic_write, atomic_write_text
 
@@ -75,17 +76,6 @@ def first_replication_events(directory: Path) -> pd.DataFrame | None:
     return store.load_trace(0).events_frame()
 
 
-def time_unit(scenario: dict[str, Any]) -> str:
-    """The world's time unit (``days`` unless the environment class says otherwise)."""
-    from feedbacksim.core.registry import registry
-
-    kind = scenario.get("environment", {}).get("kind")
-    try:
-        return getattr(registry.get("environment", kind).cls, "time_unit", "days")
-    except KeyError:
-        return "days"
-
-
 def _manifest_rows(manifest: dict[str, Any], reproduce: str) -> list[tuple[str, str]]:
     versions = ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())
     command = manifest.get("command", [])
@@ -110,6 +100,51 @@ def _manifest_rows(manifest: dict[str, Any], reproduce: str) -> list[tuple[str, 
     return rows
 
 
+def _overrides_text(overrides: Any) -> str:
+    if not overrides:
+        return "none"
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in dict(overrides).items())
+
+
+def _executor_text(executor: str, workers: Any) -> str:
+    if executor == "serial":
+        return "serial (in the command's process)"
+    return f"{executor} ({workers} workers)" if workers else f"{executor} (one worker per core)"
+
+
+def what_ran(
+    manifest: dict[str, Any], scenario: dict[str, Any], replications: Any, seed: Any
+) -> Table:
+    """What actually ran: replications, horizon, seed, overrides, executor, wall time."""
+    unit = time_unit(scenario)
+    workers = manifest.get("workers")
+    rows = [
+        ["replications", str(replications)],
+        ["horizon", f"{scenario.get('horizon')} {unit}"],
+        ["seed", str(seed)],
+        [
+            "overrides",
+            _overrides_text(manifest["overrides"]) if "overrides" in manifest else "not recorded",
+        ],
+        ["executor", _executor_text(manifest.get("executor", "serial"), workers)],
+        ["wall time", f"{manifest.get('wall_time_seconds', 0):.1f} s"],
+    ]
+    return Table("What ran", ["", "value"], rows)
+
+
+def as_ran(
+    scenario: dict[str, Any], replications: Any, seed: Any, sweep: bool = False
+) -> dict[str, Any]:
+    """The resolved scenario with the replications and seed the run actually used."""
+    out = dict(scenario)
+    out["replications"], out["seed"] = replications, seed
+    if sweep and isinstance(out.get("sweep"), dict):
+        out["sweep"] = {**out["sweep"], "replications": replications}
+    elif "sweep" in out and not sweep:
+        out.pop("sweep")  # a run does not sweep; its scenario file keeps the block
+    return out
+
+
 def _reproduce(command: str, files: list[Path], manifest: dict[str, Any], replications: Any) -> str:
     """``feedbacksim <command> FILES --seed S --replications N`` from the stored resolved scenarios."""
     words = ["feedbacksim", command, *map(str, files)]
@@ -129,9 +164,7 @@ def analyzer_table(summaries: list[dict[str, Any]]) -> Table:
     for i, s in enumerate(summaries):
         when = "-" if s.get("median_detection") is None else f"t={s['median_detection']:g}"
         status = str(s.get("status") or ("fail" if s["failed"] else "pass")).upper()
-        rows.append(
-            [s["analyzer"], s["severity"], s["metric"], _fraction(s), when, status, s["message"]]
-        )
+        rows.append([s["analyzer"], s["severity"], s["metric"], _fraction(s), when, status])
         if s["failed"]:
             failed.add(i)
     columns = [
@@ -141,7 +174,6 @@ def analyzer_table(summaries: list[dict[str, Any]]) -> Table:
         "fail fraction (95% CI)",
         "median first detection",
         "verdict",
-        "summary",
     ]
     return Table("Analyzers across replications", columns, rows, failed)
 
@@ -166,11 +198,28 @@ def verdict_lines(summaries: list[dict[str, Any]]) -> list[str]:
 
 
 def _examples(findings: list[dict[str, Any]], limit: int = 3) -> dict[str, list[str]]:
+    """Up to ``limit`` replications per analyzer, one sentence each (an event seen in every
+    group is told once, with the groups named)."""
     out: dict[str, list[str]] = {}
+    seen: dict[tuple[str, Any], list[str]] = {}
     for f in findings:
+        key = (f["analyzer"], f.get("replication"))
+        if key in seen:
+            seen[key].append(str(f.get("group")))
+            continue
         messages = out.setdefault(f["analyzer"], [])
         if len(messages) < limit:
+            seen[key] = [str(f.get("group"))]
             messages.append(f"replication {f.get('replication')}: {f['message']}")
+    for (analyzer, replication), groups in seen.items():
+        if len(groups) > 1:
+            messages = out[analyzer]
+            i = next(
+                i for i, m in enumerate(messages) if m.startswith(f"replication {replication}:")
+            )
+            messages[i] += (
+                f" (also seen in group{'s' if len(groups) > 2 else ''} {', '.join(groups[1:])})"
+            )
     return out
 
 
@@ -203,13 +252,8 @@ def run_report(directory: Path) -> Report:
     metrics = read_metrics(directory)
     events = first_replication_events(directory)
     unit = time_unit(scenario)
-    paths = []
+    paths, captions = [], {}
     with figure_style():
-        path = directory / "figures" / "verdict.png"
-        save(
-            figures.verdict_table(analyzer_table(summaries), findings.get("verdict", "pass")), path
-        )
-        paths.append(path)
         for metric, reference in analyzed_metrics(scenario, set(metrics["metric"].unique())):
             detections = [
                 (s["analyzer"], s["median_detection"])
@@ -221,6 +265,7 @@ def run_report(directory: Path) -> Report:
                 metrics,
                 metric,
                 time_unit=unit,
+                ylabel=metric_label(scenario, metric),
                 reference=reference,
                 events=events,
                 detections=detections,
@@ -228,19 +273,24 @@ def run_report(directory: Path) -> Report:
             path = directory / "figures" / f"{metric}.png"
             save(fig, path)
             paths.append(path)
-    scenario_file = _write_scenario(directory, "scenario.yaml", scenario)
-    reproduce = _reproduce("run", [scenario_file], manifest, manifest.get("replications"))
+            captions[path.name] = metric_description(scenario, metric)
+    replications, seed = manifest.get("replications"), manifest.get("seed")
+    ran = as_ran(scenario, replications, seed)
+    scenario_file = _write_scenario(directory, "scenario.yaml", ran)
+    reproduce = _reproduce("run", [scenario_file], manifest, replications)
     return Report(
         title=scenario.get("name", "scenario"),
         verdict=findings.get("verdict", "pass"),
         reason=str(findings.get("reason", "")),
-        headline=f"{manifest.get('replications')} replications of {scenario.get('horizon')} {unit}, seed {manifest.get('seed')}.",
+        headline=f"{replications} replications of {scenario.get('horizon')} {unit}, seed {seed}.",
         description=str(scenario.get("description", "")).strip(),
+        ran=what_ran(manifest, scenario, replications, seed),
         lines=verdict_lines(summaries),
         tables=[analyzer_table(summaries)],
         examples=_examples(findings.get("findings", [])),
         figures=paths,
-        scenarios={"Scenario (resolved)": scenario_yaml(scenario)},
+        captions=captions,
+        scenarios={"Scenario (as run)": scenario_yaml(ran)},
         manifest=_manifest_rows(manifest, reproduce),
     )
 
@@ -269,7 +319,7 @@ def sweep_report(directory: Path) -> Report:
     sweep = _read_json(directory / "sweep.json")
     scenario = manifest.get("scenario", {})
     points = sweep.get("points", [])
-    paths = sorted({path for p in points for path in p["overrides"]})
+    paths = list(dict.fromkeys(path for p in points for path in p["overrides"]))  # plan order
     analyzers = [s["analyzer"] for s in points[0]["analyzers"]] if points else []
     rows, failed = [], set()
     for i, p in enumerate(points):
@@ -288,19 +338,22 @@ def sweep_report(directory: Path) -> Report:
         lines.append(
             f"{a}: fail fraction from {min(fractions):.0%} to {max(fractions):.0%} across {len(points)} points"
         )
-    scenario_file = _write_scenario(directory, "scenario.yaml", scenario)
-    reproduce = _reproduce(
-        "sweep", [scenario_file], manifest, manifest.get("replications_per_point")
-    )
+    replications, seed = sweep.get("replications_per_point"), sweep.get("seed")
+    ran = as_ran(scenario, replications, seed, sweep=True)
+    scenario_file = _write_scenario(directory, "scenario.yaml", ran)
+    reproduce = _reproduce("sweep", [scenario_file], manifest, replications)
+    ran_table = what_ran(manifest, scenario, f"{replications} per point", seed)
+    ran_table.rows.insert(0, ["points", str(len(points))])
     return Report(
         title=f"{scenario.get('name', 'scenario')} sweep",
         verdict=None,
-        headline=f"{len(points)} points x {sweep.get('replications_per_point')} replications, seed {sweep.get('seed')}; every point uses the same replication seeds.",
+        headline=f"{len(points)} points x {replications} replications, seed {seed}; every point uses the same replication seeds.",
         description=str(scenario.get("description", "")).strip(),
+        ran=ran_table,
         lines=lines,
         tables=[Table("Fail fraction per point", columns, rows, failed)],
         figures=_copy_figure(directory / "phase_diagram.png", directory),
-        scenarios={"Scenario (resolved)": scenario_yaml(scenario)},
+        scenarios={"Scenario (as run)": scenario_yaml(ran)},
         manifest=_manifest_rows(manifest, reproduce),
     )
 
@@ -340,9 +393,14 @@ def compare_report(directory: Path) -> Report:
         diffs,
     )
     better = comparison.get("b_at_least_as_good", False)
+    replications, seed = comparison.get("replications"), comparison.get("seed")
+    a, b = as_ran(a, replications, seed), as_ran(b, replications, seed)
     file_a = _write_scenario(directory, "a.yaml", a)
     file_b = _write_scenario(directory, "b.yaml", b)
-    reproduce = _reproduce("compare", [file_a, file_b], manifest, manifest.get("replications"))
+    reproduce = _reproduce("compare", [file_a, file_b], manifest, replications)
+    ran_table = what_ran(manifest, a, f"{replications} each (same seeds for A and B)", seed)
+    if b.get("horizon") != a.get("horizon"):
+        ran_table.rows[1][1] += f" (A), {b.get('horizon')} (B)"
     return Report(
         title=f"{comparison['a']} vs {comparison['b']}",
         verdict=comparison.get("verdict", "pass" if better else "fail"),
@@ -351,11 +409,12 @@ def compare_report(directory: Path) -> Report:
             f"B ({comparison['b']}) is {'at least as good as' if better else 'worse than'} A ({comparison['a']}) "
             f"on every analyzer: {comparison['replications']} replications each, the same seeds for both."
         ),
+        ran=ran_table,
         tables=[analyzers, paired],
         figures=_copy_figure(directory / "comparison.png", directory),
         scenarios={
-            "Scenario A (resolved)": scenario_yaml(a),
-            "Scenario B (resolved)": scenario_yaml(b),
+            "Scenario A (as run)": scenario_yaml(a),
+            "Scenario B (as run)": scenario_yaml(b),
         },
         manifest=_manifest_rows(manifest, reproduce),
     )

@@ -29,9 +29,11 @@ class Report:
     headline: str
     reason: str = ""  # the verdict's one-line reason with its numbers (first line of the report)
     description: str = ""
+    ran: Table | None = None  # what actually ran: replications, horizon, seed, overrides, executor
     lines: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     examples: dict[str, list[str]] = field(default_factory=dict)
     figures: list[Path] = field(default_factory=list)
+    captions: dict[str, str] = field(default_factory=dict)  # figure file name -> caption
     scenarios: dict[str, str] = field(default_factory=dict)  # label -> resolved YAML
     manifest: list[tuple[str, str]] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Figures for design reviews: metric bands across replications, the verdict table.
+"""Figures for design reviews: metric bands across replications, with their events.
 
 Each function takes plain data (a long metrics frame, events, summaries) and returns a
 matplotlib Figure; :mod:`feedbacksim.report.build` saves them under ``figures/``.
@@ -12,10 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from feedbacksim.report.content import Table
-from feedbacksim.report.style import PALETTE
+from feedbacksim.report.style import COLUMN_FIGSIZE, PALETTE
 
-MAX_EVENT_LINES = 60  # above this, retrains are drawn as a rug rather than as lines
+MAX_EVENT_LINES = 40  # above this, events are drawn as counts per time bin in their strip
+EVENT_BINS = 50
+EVENT_STYLE = {  # kind -> (label, colour)
+    "retrain": ("retrain", "#555555"),
+    "retrain_skipped": ("skipped retrain", "#d62728"),
+    "deploy_rejected": ("deployment rejected", "#ff7f0e"),
+}
 
 
 def band_arrays(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -36,6 +41,7 @@ def metric_bands(
     metric: str,
     *,
     time_unit: str = "days",
+    ylabel: str | None = None,
     reference: str | None = None,
     events: pd.DataFrame | None = None,
     detections: Sequence[tuple[str, float]] = (),
@@ -44,20 +50,28 @@ def metric_bands(
     """Median and 10-90% band across replications, per group, with retrains and detections marked.
 
     ``reference`` (another metric) is drawn dashed per group; ``events`` are replication 0's
-    retrain events; ``detections`` are ``(label, median first detection time)`` pairs.
+    events (retrains, skipped retrains, rejected deployments), drawn in a strip of their own
+    under the data; ``detections`` are ``(label, median first detection time)`` pairs,
+    drawn as dotted vertical lines. The legend sits below the axes, never on the data.
     """
     from matplotlib.figure import Figure
 
     times, groups, values = band_arrays(frame, metric)
-    fig = Figure()
-    ax = fig.subplots()
+    has_events = events is not None and not events.empty
+    fig = Figure(figsize=COLUMN_FIGSIZE, layout="constrained")
+    if has_events:
+        ax, strip = fig.subplots(
+            2, 1, sharex=True, gridspec_kw={"height_ratios": [5, 1], "hspace": 0.02}
+        )
+    else:
+        ax, strip = fig.subplots(), None
     low, median, high = np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
     ref = band_arrays(frame, reference) if reference else None
     for g, group in enumerate(groups):
         colour = PALETTE[g % len(PALETTE)]
         label = f"{metric}[{group}]" if group else metric
         ax.fill_between(times, low[:, g], high[:, g], color=colour, alpha=0.2, linewidth=0)
-        ax.plot(times, median[:, g], color=colour, label=f"{label} median (band: 10-90%)")
+        ax.plot(times, median[:, g], color=colour, label=f"{label} median, 10-90% band")
         if ref is not None and group in ref[1]:
             r = ref[1].index(group)
             ax.plot(
@@ -65,82 +79,81 @@ def metric_bands(
                 np.nanmedian(ref[2][:, :, r], axis=0),
                 color=colour,
                 linestyle="--",
-                label=f"{reference}[{group}]",
+                label=f"{reference}[{group}]" if group else reference,
             )
-    _mark_events(ax, events)
     for i, (label, when) in enumerate(detections):
-        ax.axvline(when, color="black", linestyle=":", linewidth=1.5)
-        ax.annotate(
-            f"{label}\nfirst detected (median t={when:g})",
-            (when, 1 - 0.12 * (i + 1)),
-            xycoords=("data", "axes fraction"),
-            fontsize=10,
-            xytext=(4, 0),
-            textcoords="offset points",
+        ax.axvline(
+            when,
+            color="black",
+            linestyle=[":", "-.", "--"][i % 3],
+            linewidth=1.5,
+            label=f"{label}: median first detection t={when:g}",
         )
-    ax.set_xlabel(f"time ({time_unit})")
-    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_ylabel(ylabel or metric.replace("_", " "))
     n = values.shape[0]
-    ax.set_title(title or f"{metric}: {n} replication{'s' if n != 1 else ''}")
-    ax.legend(loc="best", framealpha=0.8)
-    return fig
-
-
-def _mark_events(ax: Any, events: pd.DataFrame | None) -> None:
-    """Retrains as thin lines (or a rug when there are many), skipped retrains as red crosses."""
-    if events is None or events.empty:
-        return
-    retrains = events.loc[events["kind"] == "retrain", "time"].to_numpy(dtype=float)
-    skipped = events.loc[events["kind"] == "retrain_skipped", "time"].to_numpy(dtype=float)
-    transform = ax.get_xaxis_transform()
-    if 0 < retrains.size <= MAX_EVENT_LINES:
-        for t in retrains:
-            ax.axvline(t, color="grey", alpha=0.25, linewidth=0.8)
-        ax.plot([], [], color="grey", alpha=0.5, linewidth=0.8, label="retrain (replication 0)")
-    elif retrains.size:
-        ax.plot(
-            retrains,
-            np.full(retrains.size, 0.01),
-            "|",
-            color="grey",
-            alpha=0.4,
-            transform=transform,
-            label=f"retrains (replication 0: {retrains.size})",
-        )
-    if skipped.size:
-        ax.plot(
-            skipped,
-            np.full(skipped.size, 0.03),
-            "x",
-            color="red",
-            transform=transform,
-            label=f"skipped retrain ({skipped.size})",
-        )
-
-
-def verdict_table(table: Table, verdict: str) -> Any:
-    """The verdict table as a figure (for slides): the report's analyzer table without its
-    summary column, failed rows in red."""
-    from matplotlib.figure import Figure
-
-    columns = table.columns[:-1]
-    rows = [row[:-1] for row in table.rows]
-    fig = Figure(figsize=(11, 0.8 + 0.5 * (len(rows) + 1)))
-    ax = fig.subplots()
-    ax.axis("off")
-    if rows:
-        cells = ax.table(cellText=rows, colLabels=columns, loc="center", cellLoc="left")
-        cells.auto_set_font_size(False)
-        cells.set_fontsize(11)
-        cells.auto_set_column_width(list(range(len(columns))))
-        cells.scale(1, 1.6)
-        for i in range(len(rows)):
-            colour = "#f8d7da" if i in table.failed_rows else "#d4edda"
-            for j in range(len(columns)):
-                cells[i + 1, j].set_facecolor(colour)
     ax.set_title(
-        f"verdict: {verdict.upper()}",
-        color={"fail": "#b00020", "inconclusive": "#8a6d00"}.get(verdict, "#1b7f3b"),
-        fontweight="bold",
+        title or f"{metric}: median and 10-90% band of {n} replication{'s' if n != 1 else ''}"
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    bottom = ax
+    if strip is not None:
+        extra = _event_strip(strip, events, times, time_unit)
+        handles, labels = handles + extra[0], labels + extra[1]
+        ax.tick_params(labelbottom=False)
+        bottom = strip
+    bottom.set_xlabel(f"time ({time_unit})")
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=2 if len(labels) > 1 else 1,
+        frameon=False,
+        fontsize="small",
     )
     return fig
+
+
+def _event_strip(
+    strip: Any, events: pd.DataFrame, times: np.ndarray, time_unit: str
+) -> tuple[list, list[str]]:
+    """Replication 0's events in their own strip: one tick each, or counts per bin when many.
+
+    Returns the legend handles and labels of what it drew.
+    """
+    kinds = [k for k in EVENT_STYLE if (events["kind"] == k).any()]
+    strip.set_yticks([])
+    strip.grid(False)
+    strip.set_ylabel("events", rotation=0, ha="right", va="center", fontsize="small")
+    span = (float(np.nanmin(times)), float(np.nanmax(times))) if times.size else (0.0, 1.0)
+    edges = np.linspace(span[0], span[1] if span[1] > span[0] else span[0] + 1, EVENT_BINS + 1)
+    handles, labels = [], []
+    many = max((int((events["kind"] == k).sum()) for k in kinds), default=0) > MAX_EVENT_LINES
+    for row, kind in enumerate(kinds):
+        label, colour = EVENT_STYLE[kind]
+        when = events.loc[events["kind"] == kind, "time"].to_numpy(dtype=float)
+        if many:
+            counts, _ = np.histogram(when, bins=edges)
+            peak = max(int(counts.max()), 1)
+            heights = counts / peak * 0.8
+            bars = strip.bar(
+                edges[:-1],
+                heights,
+                width=np.diff(edges),
+                bottom=row,
+                align="edge",
+                color=colour,
+                alpha=0.6,
+                linewidth=0,
+            )
+            width = edges[1] - edges[0]
+            handles.append(bars)
+            labels.append(
+                f"{label}s in replication 0: {when.size} "
+                f"(bars: per {width:.3g} {time_unit}, max {peak})"
+            )
+        else:
+            drawn = strip.vlines(when, row + 0.1, row + 0.9, color=colour, linewidth=1.2)
+            handles.append(drawn)
+            labels.append(f"{label} in replication 0 ({when.size})")
+    strip.set_ylim(0, max(len(kinds), 1))
+    return handles, labels

@@ -27,6 +27,9 @@ def markdown(report: Report) -> str:
     verdict = f": verdict {report.verdict.upper()}" if report.verdict else ""
     reason = f": {report.reason}" if report.reason else ""
     out = [f"# {report.title}{verdict}{reason}", "", report.headline, ""]
+    if report.ran is not None:
+        out += ["| what ran | |", "|---|---|"]
+        out += [f"| {k} | {v} |" for k, v in report.ran.rows] + [""]
     if report.description:
         out += [report.description, ""]
     out += [f"- {line}" for line in report.lines]
@@ -38,6 +41,8 @@ def markdown(report: Report) -> str:
     out += ["## Figures", ""]
     for path in report.figures:
         out += [f"![{path.stem}](figures/{path.name})", ""]
+        if report.captions.get(path.name):
+            out += [f"*{report.captions[path.name]}*", ""]
     for label, text in report.scenarios.items():
         out += [f"## {label}", "", "```yaml", text.rstrip(), "```", ""]
     out += ["## Manifest", "", "| | |", "|---|---|"]
@@ -51,7 +56,8 @@ h1{margin-bottom:.2rem}.verdict{font-size:1.6rem;font-weight:700;padding:.6rem 1
 .fail{background:#f8d7da;color:#842029}.inconclusive{background:#fff3cd;color:#664d03}.pass{background:#d1e7dd;color:#0f5132}.none{background:#e2e3e5;color:#41464b}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
 caption{text-align:left;font-weight:600;padding:.3rem 0}tr.failed td{background:#fbe9eb}
-img{max-width:100%;height:auto;display:block;margin:1rem 0}
+img{max-width:100%;height:auto;display:block;margin:1rem 0 .3rem}figure{margin:1rem 0 1.5rem}
+figcaption{color:#555;font-size:.9rem}table.ran th{font-weight:600;background:#f6f8fa}
 pre{background:#f6f8fa;padding:1rem;overflow-x:auto}code{font-family:ui-monospace,monospace}
 """
 
@@ -68,9 +74,10 @@ def _html_table(table: Table) -> str:
     return f"<table><caption>{esc(table.title)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _image(path: Path) -> str:
+def _image(path: Path, caption: str = "") -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html_lib.escape(path.stem)}"></figure>'
+    text = f"<figcaption>{html_lib.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html_lib.escape(path.stem)}">{text}</figure>'
 
 
 def html(report: Report) -> str:
@@ -93,6 +100,13 @@ def html(report: Report) -> str:
     manifest = "".join(
         f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>" for k, v in report.manifest
     )
+    ran = (
+        '<table class="ran"><caption>What ran</caption>'
+        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in report.ran.rows)
+        + "</table>"
+        if report.ran is not None
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(report.title)}: {esc(verdict)}</title><style>{CSS}</style></head>
 <body>
@@ -100,12 +114,13 @@ def html(report: Report) -> str:
 <p class="verdict {css_class}">{esc(verdict)}</p>
 {reason}
 <p class="headline">{esc(report.headline)}</p>
+{ran}
 <p>{esc(report.description)}</p>
 <ul>{lines}</ul>
 {"".join(_html_table(t) for t in report.tables)}
 {examples}
 <h2>Figures</h2>
-{"".join(_image(p) for p in report.figures)}
+{"".join(_image(p, report.captions.get(p.name, "")) for p in report.figures)}
 {scenarios}
 <h2>Manifest</h2>
 <table>{manifest}</table>

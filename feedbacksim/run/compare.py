@@ -26,7 +26,6 @@ from scipy import stats
 
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.directory import manifest, write_json
-from feedbacksim.run.files import atomic_save_figure
 from feedbacksim.run.options import RunOptions
 
 if TYPE_CHECKING:
@@ -114,6 +113,7 @@ class Comparison:
             "b": b.to_dict(),
             "sources": [str(s.source) if s.source else None for s in (a, b)],
             "replications": self.a.replications,
+            "overrides": {"a": a.overrides, "b": b.overrides},
         }
         write_json(
             out / "manifest.json",
@@ -301,51 +301,3 @@ def metric_bands(results: Results, metric: str, group: str) -> tuple[np.ndarray,
         if s.times.shape[0] == length:
             times = s.times
     return times, np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
-
-
-def comparison_figure(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
-    """Fail fractions side by side (with 95% Wilson intervals) and the metric's bands for A and B."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(12.8, 4.8), layout="constrained")
-    FigureCanvasAgg(figure)
-    bars, bands = figure.subplots(1, 2)
-    names = [row.analyzer for row in comparison.analyzers]
-    x = np.arange(len(names))
-    labels = (comparison.a.scenario.name, comparison.b.scenario.name)
-    for offset, label, fractions, intervals in (
-        (
-            -0.2,
-            f"A: {labels[0]}",
-            [r.fraction_a for r in comparison.analyzers],
-            [r.interval_a for r in comparison.analyzers],
-        ),
-        (
-            0.2,
-            f"B: {labels[1]}",
-            [r.fraction_b for r in comparison.analyzers],
-            [r.interval_b for r in comparison.analyzers],
-        ),
-    ):
-        f = np.asarray(fractions)
-        low, high = np.asarray(intervals).T
-        bars.bar(x + offset, f, width=0.4, label=label, yerr=[f - low, high - f], capsize=4)
-    bars.set_xticks(x, names)
-    bars.set_ylim(0, 1.05)
-    bars.set_ylabel("fail fraction (95% Wilson interval)")
-    bars.legend()
-    # The group where the designs differ most is the one worth looking at over time.
-    worst = max(comparison.differences, key=lambda d: abs(d.difference))
-    for label, results in (("A", comparison.a), ("B", comparison.b)):
-        times, (p10, p50, p90) = metric_bands(results, comparison.metric, worst.group)
-        line = bands.plot(times, p50, label=f"{label}: {results.scenario.name} (median)")[0]
-        bands.fill_between(times, p10, p90, color=line.get_color(), alpha=0.25)
-    bands.set_xlabel("time")
-    bands.set_ylabel(f"{comparison.metric}[{worst.group}] (10-90% band)")
-    bands.set_title(
-        f"final {comparison.metric}[{worst.group}]: B - A = {worst.difference:+.3g} "
-        f"({worst.confidence:.0%} CI {worst.low:+.3g} to {worst.high:+.3g})"
-    )
-    bands.legend()
-    return atomic_save_figure(figure, Path(path), dpi=110)

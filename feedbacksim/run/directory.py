@@ -118,6 +118,7 @@ def write_run(
             "scenario": results.scenario.to_dict(),
             "source": str(results.scenario.source) if results.scenario.source else None,
             "replications": results.replications,
+            "overrides": results.scenario.overrides,
         }
         document = manifest(
             subject, seed=results.seed, wall_time=results.wall_time, command=command, extra=extra

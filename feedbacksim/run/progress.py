@@ -1,8 +1,10 @@
-"""Progress of a long run: a bar on a terminal, plain periodic lines otherwise, or nothing.
+"""Progress of a long run, phase by phase: a bar on a terminal, plain lines otherwise, or nothing.
 
 On a terminal, rich draws a bar with the count, the rate and the time left. When the
 output is a file or a pipe (CI logs), a plain line is printed at most every ``interval``
-seconds and once at the end, so logs stay short. ``quiet`` prints nothing.
+seconds and once at the end, so logs stay short. After the replications, each later phase
+(aggregating the findings, writing the metrics, drawing the report) announces itself with
+one line, so the screen is never silent while work goes on. ``quiet`` prints nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class Progress:
 
     def finish(self) -> None:
         """The run is over (complete or interrupted)."""
+
+    def phase(self, message: str) -> None:
+        """A later phase begins (e.g. ``drawing the report``); shown as one line."""
 
     def rate(self) -> float:
         """Replications completed per second in this session (resumed ones excluded)."""
@@ -76,6 +81,9 @@ class PlainProgress(Progress):
             f"{elapsed} elapsed{eta}"
         )
 
+    def phase(self, message: str) -> None:
+        self._line(f"{message}...")
+
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
@@ -121,6 +129,9 @@ class BarProgress(Progress):
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+    def phase(self, message: str) -> None:
+        print(f"{message}...", file=self.stream, flush=True)
 
 
 def format_seconds(seconds: float) -> str:

@@ -118,6 +118,7 @@ def run_points(
             progress.advance()
     finally:
         progress.finish()
+    progress.phase(f"analysis: aggregating the findings of {total} replications")
     wall = time.perf_counter() - started
     out = []
     for point, scenario in enumerate(scenarios):

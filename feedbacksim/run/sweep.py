@@ -83,6 +83,7 @@ class SweepResults:
             "source": str(self.scenario.source) if self.scenario and self.scenario.source else None,
             "points": len(self.points),
             "replications_per_point": self.replications,
+            "overrides": self.scenario.overrides if self.scenario else {},
         }
         write_json(
             out / "manifest.json",

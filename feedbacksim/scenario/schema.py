@@ -123,6 +123,20 @@ class AgentSpec(Strict):
         return self
 
 
+class RewardSpec(Strict):
+    """The reward of the scenario seen as a reinforcement-learning environment (``feedbacksim.gym``).
+
+    ``expression`` is evaluated over the latest recorded metrics after each of the agent's
+    decisions (the expression language of conditions: ``sum(discovered)``, ``-regret``);
+    with ``change`` the reward is its change since the previous decision (for cumulative
+    metrics). ``agent`` names the agent whose decisions the caller makes (default: the first).
+    """
+
+    expression: Condition
+    change: bool = False
+    agent: str | None = None
+
+
 class ScenarioSpec(Strict):
     """A whole scenario file after ``extends`` is resolved."""
 
@@ -135,6 +149,7 @@ class ScenarioSpec(Strict):
     agents: Annotated[list[AgentSpec], Field(min_length=1)]
     analyzers: list[InlineComponentSpec] = Field(default_factory=list)
     stop_when: Condition | None = None
+    reward: RewardSpec | None = None
     sweep: dict[str, Any] = Field(default_factory=dict)
     plugins: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(default_factory=list)
     extends: str | None = None

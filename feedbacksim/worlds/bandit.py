@@ -48,6 +48,11 @@ class BanditWorld(Environment):
         "best_arm_share": "share of all pulls so far that went to the arm with the highest rate",
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
+    metric_units = {
+        "estimate": "success probability",
+        "best_arm_share": "share of pulls",
+        "regret": "expected reward lost",
+    }
     metric_scales = {"best_arm_share": 1.0}  # a share
     model_needs = "regressor"
     model_kinds = ("beta-bernoulli",)

@@ -96,6 +96,17 @@ class LendingWorld(Environment):
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
         "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
+    metric_units = {
+        "approval_rate": "share of applicants",
+        "mean_score": "credit score points",
+        "score_change": "credit score points",
+        "default_rate": "share of approved",
+        "training_default_rate": "share of observed labels",
+        "training_band_default_rate": "share of observed labels",
+        "population_default_rate": "probability",
+        "population_band_default_rate": "probability",
+        "group_auc": "AUC",
+    }
     model_needs = "classifier"
 
     def __init__(

@@ -69,6 +69,14 @@ class PolicingWorld(Environment):
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
         "mean_missed": "missed incidents per day in the region, averaged over the days so far",
     }
+    metric_units = {
+        "patrol_share": "probability",
+        "patrols": "patrol units per day",
+        "true_incident_share": "share of all incidents",
+        "discovered": "incidents per day",
+        "missed": "incidents per day",
+        "incident_rate": "incidents per day",
+    }
     metric_scales = {"patrol_share": 1.0, "true_incident_share": 1.0}  # shares
     model_needs = "regressor"
     model_kinds = ("incident-count", "incident-rate", "censored-poisson")
