@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a scenario: where (file, line, column, key path) and what.
 
-    ``override`` names the ``--set`` path (or ``with_overrides`` key) that put the
-    offending value there, when it did not come from a file; such problems have no line.
+    ``override`` names the path that put the offending value there when it did not come
+    from a file (such problems have no line), and ``via`` how it was given: ``--set``
+    on the command line, or ``with_overrides`` from Python. A problem from neither a file
+    nor an override (a command-line option, a scenario built from a dict) starts with its
+    key path, or with its message.
     """
 
     message: str
@@ -19,16 +23,23 @@ class Problem:
     line: int | None = None
     column: int | None = None
     override: str | None = None
+    via: str = "--set"
 
     def __str__(self) -> str:
-        where = self.file or "<scenario>"
+        key = f"{self.keypath}: " if self.keypath else ""
+        if self.override is not None:
+            source = f"{self.via} {self.override}"
+            key = "" if self.keypath == self.override else key
+            applied = f" (applied to {self.file})" if self.file else ""
+            return f"{source}: {key}{self.message}{applied}"
+        if self.file is None:
+            return f"{key}{self.message}"
+        where = self.file
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        key = f" {self.keypath}:" if self.keypath else ""
-        via = f" (from --set {self.override})" if self.override else ""
-        return f"{where}:{key} {self.message}{via}"
+        return f"{where}: {key}{self.message}"
 
 
 class ScenarioError(ValueError):
@@ -44,3 +55,23 @@ class ScenarioError(ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.problems,))
+
+
+class ExitCode(IntEnum):
+    """What the command's exit status says: the verdict, an invalid input, or no verdict."""
+
+    PASS = 0
+    FAIL = 1
+    INVALID = 2
+    NO_VERDICT = 3
+
+
+class RunFailure(RuntimeError):
+    """A run that could not reach a verdict (exit 3): a fault of the run, not of the design.
+
+    ``details`` names where the full account is (a crash log in the run directory), if any.
+    """
+
+    def __init__(self, message: str, details: str | None = None) -> None:
+        super().__init__(message)
+        self.details = details

@@ -35,7 +35,7 @@ def read_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 # -- overrides -------------------------------------------------------------------------
-def set_path(data: dict[str, Any], path: str, value: Any) -> KeyPath:
+def set_path(data: dict[str, Any], path: str, value: Any, via: str = "--set") -> KeyPath:
     """Set ``value`` at dotted ``path``; list items by name (``agents.dispatcher.policy``) or index.
 
     Missing intermediate mappings are created (validation then rejects keys the format does
@@ -46,13 +46,22 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> KeyPath:
     """
     parts = path.split(".")
     if not path or any(not p for p in parts):
-        raise ScenarioError(Problem(f"invalid override path {path!r}", override=path))
+        raise ScenarioError(Problem("invalid override path", override=path, via=via))
+    if parts[0] == "extends":
+        raise ScenarioError(
+            Problem(
+                "cannot be overridden: extends is resolved when the file is read "
+                "(write a file that extends the other instead)",
+                override=path,
+                via=via,
+            )
+        )
     node: Any = data
     keypath: list[Any] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            index = _list_index(node, part, path)
+            index = _list_index(node, part, ".".join(parts[:i]), path, via)
             keypath.append(index)
             if last:
                 node[index] = value
@@ -68,20 +77,25 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> KeyPath:
             node = node[part]
         else:
             where = ".".join(parts[:i])
-            raise ScenarioError(
-                Problem(f"cannot set {path!r}: {where} is not a mapping", where, override=path)
-            )
+            raise ScenarioError(Problem(f"{where} is not a mapping", override=path, via=via))
     return tuple(keypath)
 
 
-def _list_index(items: list[Any], part: str, path: str) -> int:
+def _list_index(items: list[Any], part: str, where: str, path: str, via: str) -> int:
     for index, item in enumerate(items):
         if isinstance(item, dict) and item.get("name") == part:
             return index
     if part.isdigit() and int(part) < len(items):
         return int(part)
-    names = [item.get("name") for item in items if isinstance(item, dict) and "name" in item]
-    raise ScenarioError(Problem(f"no item named {part!r} (known: {names})", override=path))
+    names = [str(item["name"]) for item in items if isinstance(item, dict) and "name" in item]
+    if not items:
+        valid = "it is empty"
+    else:
+        valid = f"valid indexes are 0 to {len(items) - 1}"
+        if names:
+            valid += f", or a name: {', '.join(names)}"
+    what = f"index {part}" if part.isdigit() else f"no item named {part!r}"
+    raise ScenarioError(Problem(f"{what} is not in {where} ({valid})", override=path, via=via))
 
 
 # -- the Scenario object ---------------------------------------------------------------
@@ -131,16 +145,20 @@ class Scenario:
         """The scenario's name."""
         return self.spec.name
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+    def with_overrides(
+        self, overrides: Mapping[str, Any], via: str = "(python overrides)"
+    ) -> Scenario:
         """A new Scenario with dotted-path ``overrides`` applied and validated like the file.
 
-        Problems in an overridden value name the override path instead of a line.
+        Problems in an overridden value name the override path instead of a line, and
+        ``via`` says how it was given (the CLI passes ``--set``). ``extends`` cannot be
+        overridden: it is resolved when the file is read.
         """
         data = copy.deepcopy(self.data)
         sources = self.sources.copy()
         for path, value in overrides.items():
-            keypath = set_path(data, path, value)
-            sources.replace(keypath, {keypath: Origin(override=path)})
+            keypath = set_path(data, path, value, via)
+            sources.replace(keypath, {keypath: Origin(override=path, via=via)})
         scenario = Scenario.from_dict(data, self.source, sources)
         # A path set again moves to the end, so replaying the dict in order gives this data.
         kept = {k: v for k, v in self.overrides.items() if k not in overrides}

@@ -25,12 +25,13 @@ KeyPath = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a value was defined: a file position, or the override path that set it."""
+    """Where a value was defined: a file position, or the override path that set it (and how)."""
 
     file: str | None = None
     line: int | None = None
     column: int | None = None
     override: str | None = None
+    via: str = "--set"
 
 
 class SourceMap:

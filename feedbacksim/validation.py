@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import re
 import types
 import typing
@@ -42,6 +43,9 @@ from feedbacksim.sources import KeyPath, SourceMap
 from feedbacksim.yaml_source import suggest
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+MAX_NAME_LENGTH = 100
+# A scenario's name names its run directory (runs/<name>-<time>/): one path component.
+_SCENARIO_NAME = re.compile(r"^\w[\w .+()-]*$")
 _MODULE = re.compile(MODULE_PATTERN)
 # A YAML 1.1 float needs a dot and a signed exponent: 1e15 and 1.0e15 are strings.
 _UNREAD_NUMBER = re.compile(r"^[-+]?(\d[\d_]*(\.\d*)?|\.\d+)[eE][-+]?\d+$")
@@ -194,6 +198,8 @@ def _describe(err: Any, where: KeyPath) -> tuple[str | None, str]:
         return _EXPECTED[kind], f"expected {_EXPECTED[kind]}, found {found(value)}"
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, f"expected a finite number, found {found(value)}"
         if where == ("horizon",) and kind == "less_than_equal":
             return None, (
                 f"too large to simulate: at most {ctx[key]:g} time units, found {found(value)}"
@@ -262,6 +268,7 @@ class _Checker:
                 origin.line,
                 origin.column,
                 origin.override,
+                origin.via,
             )
         )
 
@@ -323,6 +330,7 @@ class _Checker:
             self.add((), f"a scenario must be a mapping (key: value), found {found(self.data)}")
             return None
         spec = self.shape(ScenarioSpec, self.data, ())
+        self.name()
         plugins = self.import_plugins()
         env = self.environment(plugins)
         self.agents(plugins, env)
@@ -330,6 +338,24 @@ class _Checker:
         self.stop_when(env)
         self.sweep()
         return spec
+
+    def name(self) -> None:
+        """The name becomes a directory name: no separators, no leading dot, bounded length."""
+        name = self.data.get("name")
+        if not isinstance(name, str) or not name:
+            return  # reported by the shape check
+        if len(name) > MAX_NAME_LENGTH:
+            self.add(
+                ("name",),
+                f"at most {MAX_NAME_LENGTH} characters (the run directory is named after it), "
+                f"found {len(name)}",
+            )
+        elif not _SCENARIO_NAME.match(name):
+            self.add(
+                ("name",),
+                "names the run directory, so it may hold only letters, digits, spaces and "
+                f". _ - + ( ), starting with a letter or digit; found {name!r}",
+            )
 
     def sweep(self) -> None:
         """The ``sweep:`` block (grids, zips, random sampling), checked by the sweep planner."""

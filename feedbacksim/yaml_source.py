@@ -36,6 +36,7 @@ __all__ = [
     "format_keypath",
     "load_yaml",
     "load_yaml_text",
+    "load_yaml_value",
     "suggest",
 ]
 
@@ -271,6 +272,22 @@ def load_yaml_text(text: str, path: str | None = None) -> Located:
     builder.positions[()] = _mark(node)
     data = builder.build(node, ())
     return Located(data=data, positions=builder.positions, path=path)
+
+
+def load_yaml_value(text: str, what: str) -> Any:
+    """One YAML value written on a command line (``--set path=VALUE``), read like a file's.
+
+    The same rules as a file apply (safe tags only, timestamps stay strings, bounded
+    nesting); an empty text is null.
+
+    Raises:
+        YamlSourceError: with ``what`` (e.g. ``--set horizon=[1,``) as its source and a
+            one-line message.
+    """
+    node = _compose(text, what)
+    if node is None:
+        return None
+    return _Builder(what).build(node, ())
 
 
 def load_yaml(path: str | os.PathLike[str]) -> Located:

@@ -103,10 +103,10 @@ def handle(args: argparse.Namespace) -> int:
     b = load(args.b, plugins=args.plugins) if args.b else a
     common = parse_overrides(args.common_overrides)
     if common:
-        a, b = a.with_overrides(common), b.with_overrides(common)
+        a, b = a.with_overrides(common, "--set-all"), b.with_overrides(common, "--set-all")
     overrides = parse_overrides(args.overrides)
     if overrides:
-        b = b.with_overrides(overrides)
+        b = b.with_overrides(overrides, "--set")
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
     out = options["directory"]
     comparison = compare(a, b, args.replications, args.seed, args.metric, **options)

@@ -6,10 +6,9 @@ import argparse
 import importlib
 from typing import Any
 
-import yaml
-
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.scenario import Scenario, load
+from feedbacksim.yaml_source import YamlSourceError, load_yaml_value
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -42,17 +41,18 @@ def import_plugins(modules: list[str]) -> None:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=[1, 2]"]`` -> ``{"a.b": 1, "c": [1, 2]}``; values are YAML scalars or flow lists."""
+    """``["a.b=1", "c=[1, 2]"]`` -> ``{"a.b": 1, "c": [1, 2]}``; values are YAML, read like a file's."""
     overrides: dict[str, Any] = {}
     for item in items:
         path, sep, text = item.partition("=")
         if not sep or not path.strip():
             raise ScenarioError(Problem(f"--set expects PATH=VALUE, got {item!r}"))
         try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as exc:
+            value = load_yaml_value(text, f"--set {path.strip()}")
+        except YamlSourceError as exc:
+            shown = text if len(text) <= 60 else text[:57] + "..."
             raise ScenarioError(
-                Problem(f"--set {path}: cannot parse value {text!r}: {exc}", keypath=path)
+                Problem(f"--set {path.strip()}: cannot read the value {shown!r}: {exc.message}")
             ) from None
         overrides[path.strip()] = value
     return overrides
@@ -62,4 +62,4 @@ def load_scenario(path: str, args: argparse.Namespace) -> Scenario:
     """Load ``path`` and apply the command's ``--plugin`` and ``--set`` options."""
     scenario = load(path, plugins=getattr(args, "plugins", []))
     overrides = parse_overrides(getattr(args, "overrides", []))
-    return scenario.with_overrides(overrides) if overrides else scenario
+    return scenario.with_overrides(overrides, via="--set") if overrides else scenario

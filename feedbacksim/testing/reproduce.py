@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from feedbacksim.scenario import read_scenario_file
+from feedbacksim.yaml_source import load_yaml_value
 
 if TYPE_CHECKING:
     from feedbacksim.results import Results
@@ -34,7 +35,7 @@ def format_value(value: Any) -> str:
         raise ValueError(f"cannot write {value!r} as a --set value") from None
     text = text.strip()
     text = text.removesuffix("...").strip()
-    if yaml.safe_load(text) != plain:
+    if load_yaml_value(text, "--set") != plain:
         raise ValueError(f"{value!r} does not read back equal from --set text {text!r}")
     return text
 
