@@ -18,7 +18,7 @@ from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.expressions import parse
 from feedbacksim.schema import ScenarioSpec
 from feedbacksim.sources import KeyPath, Origin, SourceMap, deep_merge, read_source, read_text
-from feedbacksim.validation import validate
+from feedbacksim.validation import check, validate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,8 +94,34 @@ def _list_index(items: list[Any], part: str, where: str, path: str, via: str) ->
         valid = f"valid indexes are 0 to {len(items) - 1}"
         if names:
             valid += f", or a name: {', '.join(names)}"
-    what = f"index {part}" if part.isdigit() else f"no item named {part!r}"
-    raise ScenarioError(Problem(f"{what} is not in {where} ({valid})", override=path, via=via))
+    what = (
+        f"index {part} is not in {where}"
+        if part.isdigit()
+        else f"{where} has no item named {part!r}"
+    )
+    raise ScenarioError(Problem(f"{what} ({valid})", override=path, via=via))
+
+
+def _untrusted_problems(
+    data: dict[str, Any], sources: SourceMap | None, file: str | None, modules: list[str]
+) -> list[Problem]:
+    """One problem per listed plugin module that was not trusted (so not imported)."""
+    listed = data.get("plugins") or []
+    out = []
+    for module in modules:
+        index = listed.index(module)
+        origin = (sources or SourceMap()).origin(("plugins", index))
+        out.append(
+            Problem(
+                f"module {module!r} is code, and is not imported unless you trust it: "
+                f"pass --plugin {module} (or --trust-plugins)",
+                f"plugins.{index}",
+                origin.file or file,
+                origin.line,
+                origin.column,
+            )
+        )
+    return out
 
 
 # -- the Scenario object ---------------------------------------------------------------
@@ -111,11 +137,17 @@ class Scenario:
         spec: ScenarioSpec,
         source: Path | None = None,
         sources: SourceMap | None = None,
+        trusted: Sequence[str] | None = None,
+        unchecked: Sequence[str] = (),
     ) -> None:
         self.data = data
         self.spec = spec
         self.source = source
         self.sources = sources or SourceMap()
+        # The plugin modules it may import (None: every module it lists), and what could
+        # not be checked because a listed module was not trusted (then it cannot run).
+        self.trusted = None if trusted is None else list(trusted)
+        self.unchecked = list(unchecked)
         # Dotted-path overrides applied since the file was loaded, in order, so that a run
         # can be reproduced as ``feedbacksim run <source> --set path=value ...``.
         self.overrides: dict[str, Any] = {}
@@ -126,6 +158,8 @@ class Scenario:
         data: dict[str, Any],
         source: str | os.PathLike[str] | None = None,
         sources: SourceMap | None = None,
+        trusted: Sequence[str] | None = None,
+        partial: bool = False,
     ) -> Scenario:
         """Validate ``data`` (a scenario mapping with ``extends`` already resolved).
 
@@ -133,12 +167,25 @@ class Scenario:
             data: the scenario as plain data.
             source: the file it came from, named in problems.
             sources: the origin of each key (problems then carry lines); see :func:`load`.
+            trusted: the plugin modules it may import (None: every one it lists).
+            partial: accept a scenario that lists untrusted plugins, checking everything
+                else (``unchecked`` names the rest); it can be validated, not run.
         """
         file = str(source) if source else None
-        spec, problems = validate(data, sources, file)
-        if problems or spec is None:
+        checked = check(data, sources, file, trusted)
+        problems = checked.problems
+        if checked.untrusted and not partial:
+            problems = [*problems, *_untrusted_problems(data, sources, file, checked.untrusted)]
+        if problems or checked.spec is None:
             raise ScenarioError(problems)
-        return cls(data, spec, Path(source) if source else None, sources)
+        return cls(
+            data,
+            checked.spec,
+            Path(source) if source else None,
+            sources,
+            trusted,
+            checked.unchecked,
+        )
 
     @property
     def name(self) -> str:
@@ -159,7 +206,9 @@ class Scenario:
         for path, value in overrides.items():
             keypath = set_path(data, path, value, via)
             sources.replace(keypath, {keypath: Origin(override=path, via=via)})
-        scenario = Scenario.from_dict(data, self.source, sources)
+        scenario = Scenario.from_dict(
+            data, self.source, sources, self.trusted, partial=bool(self.unchecked)
+        )
         # A path set again moves to the end, so replaying the dict in order gives this data.
         kept = {k: v for k, v in self.overrides.items() if k not in overrides}
         scenario.overrides = {**kept, **copy.deepcopy(dict(overrides))}
@@ -175,6 +224,11 @@ class Scenario:
         """One replication's Simulation (fresh environment and agents)."""
         from feedbacksim.simulation import Simulation
 
+        if self.unchecked:
+            raise ScenarioError(
+                f"scenario {self.name!r} was only partly checked (untrusted plugins); "
+                "load it trusting its plugins to run it"
+            )
         spec = self.spec
         return Simulation(
             build_environment(spec),
@@ -206,8 +260,19 @@ class Scenario:
         )
 
 
-def load(path: str | os.PathLike[str], plugins: Sequence[str] = ()) -> Scenario:
+def load(
+    path: str | os.PathLike[str],
+    plugins: Sequence[str] = (),
+    trust_plugins: bool = True,
+    partial: bool = False,
+) -> Scenario:
     """Read, resolve and validate a scenario file; ``plugins`` adds to its ``plugins:`` list.
+
+    A module under ``plugins:`` is code that runs when it is imported. From Python the
+    file's modules are imported (you chose to load it); with ``trust_plugins=False``
+    (what the command line does unless ``--trust-plugins`` is given) only the modules in
+    ``plugins`` are, and a file listing any other is an error, or with ``partial`` a
+    scenario whose ``unchecked`` names what could not be checked (it cannot run).
 
     Raises:
         ScenarioError: every problem of the file (and the files it extends), each with
@@ -216,8 +281,9 @@ def load(path: str | os.PathLike[str], plugins: Sequence[str] = ()) -> Scenario:
     data, sources = read_source(path)
     listed = data.get("plugins")
     if plugins and (listed is None or isinstance(listed, list)):
-        data["plugins"] = [*(listed or []), *plugins]
-    return Scenario.from_dict(data, path, sources)
+        data["plugins"] = [*(listed or []), *(p for p in plugins if p not in (listed or []))]
+    trusted = None if trust_plugins else list(plugins)
+    return Scenario.from_dict(data, path, sources, trusted, partial)
 
 
 def loads(text: str, source: str | os.PathLike[str] = "<string>") -> Scenario:

@@ -114,19 +114,37 @@ def _resolve_extends(
     line, column = located.positions[("extends",)]
     if not isinstance(parent, str) or not parent.strip():
         raise _problem(path, f"extends: expected a file name, found {parent!r}", line, column)
+    if Path(parent).suffix.lower() not in (".yaml", ".yml"):
+        raise _problem(
+            path, f"extends: expected a .yaml or .yml scenario file, found {parent!r}", line, column
+        )
     parent_path = path.parent / parent
+    target = _resolve(parent_path)
+    if target.suffix.lower() not in (".yaml", ".yml"):  # e.g. a link to a system file
+        raise _problem(
+            path, f"extends: {parent!r} links to {target}, not a .yaml or .yml file", line, column
+        )
     resolved = _resolve(path)
     if _resolve(parent_path) in (*_chain, resolved):
         cycle = " -> ".join(str(p) for p in (*_chain, resolved, _resolve(parent_path)))
         raise _problem(path, f"extends: cycle: {cycle}", line, column)
-    if not _is_file(parent_path):
+    if not _exists(parent_path):
         raise _problem(
             path,
             f"extends: file not found: {parent_path} (paths are relative to this file)",
             line,
             column,
         )
-    base, base_sources = read_source(parent_path, (*_chain, resolved))
+    try:
+        base, base_sources = read_source(parent_path, (*_chain, resolved))
+    except ScenarioError as exc:
+        (problem,) = exc.problems[:1] or [Problem("")]
+        if problem.file == str(parent_path) and problem.line is None:
+            # The parent could not be read at all: say so where extends names it.
+            raise _problem(
+                path, f"extends: {parent_path}: {problem.message}", line, column
+            ) from None
+        raise
     child = {k: v for k, v in data.items() if k != "extends"}
     del sources.origins[("extends",)]
     return merge(base, base_sources, child, sources)
@@ -139,9 +157,9 @@ def _resolve(path: Path) -> Path:
         return path.absolute()
 
 
-def _is_file(path: Path) -> bool:
+def _exists(path: Path) -> bool:
     try:
-        return path.is_file()
+        return path.exists()
     except (OSError, ValueError):
         return False
 

@@ -14,20 +14,21 @@ override that put it there.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import math
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 
 from feedbacksim.components import ComponentNotAllowed, resolve_model
-from feedbacksim.errors import Problem
+from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.expressions import ExpressionError, parse
 from feedbacksim.registry import Component, registry
 from feedbacksim.schema import (
@@ -73,20 +74,56 @@ _BOUNDS = {
 }
 
 
-def validate(
-    data: Any, sources: SourceMap | None = None, file: str | None = None
-) -> tuple[ScenarioSpec | None, list[Problem]]:
-    """The validated spec (None when the document's shape is wrong) and every problem found.
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check` found: the spec, the problems, and what it could not check.
+
+    ``untrusted`` are the modules listed under ``plugins:`` that were not imported (not
+    trusted); ``unchecked`` names each component that needs one of them.
+    """
+
+    spec: ScenarioSpec | None
+    problems: list[Problem]
+    untrusted: list[str]
+    unchecked: list[str]
+
+
+def check(
+    data: Any,
+    sources: SourceMap | None = None,
+    file: str | None = None,
+    trusted: Collection[str] | None = None,
+) -> Checked:
+    """Every problem of a scenario; ``plugins:`` modules are imported only when trusted.
 
     Args:
         data: the scenario mapping, ``extends:`` resolved.
         sources: where each key came from (from :func:`feedbacksim.sources.read_source`);
             without it, problems carry key paths but no lines.
         file: the file named by problems whose origin is unknown.
+        trusted: the modules (and their submodules) the scenario may import; None trusts
+            every module it lists. A listed module that is not trusted is not imported,
+            and the components that need it are reported as unchecked, not as problems.
     """
-    checker = _Checker(data, sources or SourceMap(), file)
+    checker = _Checker(data, sources or SourceMap(), file, trusted)
     spec = checker.run()
-    return spec, checker.sorted_problems()
+    return Checked(
+        spec,
+        checker.sorted_problems(),
+        [module for _, module in checker.untrusted],
+        list(dict.fromkeys(checker.unchecked)),
+    )
+
+
+def validate(
+    data: Any, sources: SourceMap | None = None, file: str | None = None
+) -> tuple[ScenarioSpec | None, list[Problem]]:
+    """The validated spec (None when the document's shape is wrong) and every problem found.
+
+    Every module listed under ``plugins:`` is imported; see :func:`check` to choose.
+    """
+    checked = check(data, sources, file)
+    return checked.spec, checked.problems
 
 
 def found(value: Any) -> str:
@@ -251,11 +288,24 @@ class _World:
 class _Checker:
     """Collects the problems of one resolved scenario."""
 
-    def __init__(self, data: Any, sources: SourceMap, file: str | None) -> None:
+    def __init__(
+        self, data: Any, sources: SourceMap, file: str | None, trusted: Collection[str] | None
+    ) -> None:
         self.data = data
         self.sources = sources
         self.file = file
+        self.trusted = None if trusted is None else list(trusted)
         self.problems: list[Problem] = []
+        self.untrusted: list[tuple[int, str]] = []
+        self.unchecked: list[str] = []
+
+    def not_checked(self, loc: KeyPath, what: str, module: str | None = None) -> bool:
+        """Note ``what`` as unchecked when it may come from an untrusted plugin (True if so)."""
+        modules = [m for _, m in self.untrusted]
+        if not modules or (module is not None and not _listed(module, modules)):
+            return False
+        self.unchecked.append(f"{render_keypath(loc, self.data)} {what}")
+        return True
 
     # -- reporting -----------------------------------------------------------------------
     def add(self, loc: KeyPath, message: str) -> None:
@@ -359,14 +409,77 @@ class _Checker:
 
     def sweep(self) -> None:
         """The ``sweep:`` block (grids, zips, random sampling), checked by the sweep planner."""
-        from feedbacksim.sweep import sweep_problems
+        from feedbacksim.sweep import path_locations, plan_sweep
 
         raw = self.data.get("sweep")
         if not raw:
             return
-        for problem in sweep_problems(raw):
+        plan, problems = plan_sweep(raw)
+        locations = sorted(path_locations(raw).items(), key=lambda item: -len(item[0]))
+        for problem in problems:
             where = problem.keypath.removeprefix("sweep").removeprefix(".")
-            self.add(("sweep", where) if where else ("sweep",), problem.message)
+            # The longest swept path the problem is under gives the line; the rest is the key.
+            loc = next(
+                (
+                    (*at, *where[len(path) :].lstrip(".").split(".")) if where != path else at
+                    for path, at in locations
+                    if where == path or where.startswith(path + ".")
+                ),
+                ("sweep", *where.split(".")) if where else ("sweep",),
+            )
+            self.add(loc, problem.message)
+        if plan is None or not plan.axes:
+            return
+        self.sweep_size(plan)
+        if self.untrusted:
+            self.unchecked.append("sweep values (the scenario needs an untrusted plugin)")
+        elif not self.problems:  # a point is judged against a valid base, else it misleads
+            self.sweep_points(plan)
+
+    def sweep_size(self, plan: Any) -> None:
+        from feedbacksim.sweep import check_sweep_size
+
+        replications = plan.replications or self.data.get("replications", 1)
+        loc = ("sweep", "replications") if plan.replications else ("replications",)
+        try:
+            check_sweep_size(plan, replications, ".".join(map(str, loc)))
+        except ScenarioError as exc:
+            self.add(loc, exc.problems[0].message)
+
+    def sweep_points(self, plan: Any) -> None:
+        """Each axis value applied to the scenario and checked like the file: paths, types, bounds.
+
+        The sweep builds every point the same way before it simulates; here each axis is
+        checked on its own (see :func:`feedbacksim.sweep.positions_to_check`), and only its
+        first bad value is reported.
+        """
+        from feedbacksim.scenario import set_path
+        from feedbacksim.sweep import path_locations, positions_to_check
+
+        base = {k: v for k, v in self.data.items() if k != "sweep"}
+        locations = path_locations(self.data.get("sweep"))
+        for axis in plan.axes:
+            for position in positions_to_check(axis):
+                overrides = dict(zip(axis.paths, axis.values[position], strict=True))
+                data = copy.deepcopy(base)
+                problems: list[Problem] = []
+                for path, value in overrides.items():
+                    try:
+                        set_path(data, path, value, via="sweep")
+                    except ScenarioError as exc:
+                        problems = exc.problems
+                        break
+                else:
+                    problems = check(data, trusted=self.trusted).problems
+                if problems:
+                    p = problems[0]
+                    path = p.override if p.override in overrides else axis.paths[0]
+                    key = f"{p.keypath}: " if p.keypath and p.keypath != path else ""
+                    self.add(
+                        locations.get(path, ("sweep",)),
+                        f"{path} = {overrides[path]!r}: {key}{p.message}",
+                    )
+                    break
 
     def import_plugins(self) -> list[str]:
         raw = self.data.get("plugins")
@@ -376,6 +489,9 @@ class _Checker:
         for i, module in enumerate(raw):
             if not isinstance(module, str) or not _MODULE.match(module):
                 continue  # reported by the shape check
+            if self.trusted is not None and not _listed(module, self.trusted):
+                self.untrusted.append((i, module))
+                continue
             try:
                 importlib.import_module(module)
             except Exception as exc:  # a plugin's own import may raise anything
@@ -387,6 +503,8 @@ class _Checker:
     def component(self, category: str, kind: str, loc: KeyPath, plugins: list[str]) -> Any:
         """The registered component ``kind``, or None after reporting why it cannot be used."""
         kinds = registry.kinds(category)
+        if kind not in kinds and self.not_checked(loc, repr(kind)):
+            return None
         if kind not in kinds:
             hint = suggest(kind, kinds)
             message = f"unknown {category} kind {kind!r}" + (
@@ -398,6 +516,8 @@ class _Checker:
             return None
         component = registry.get(category, kind)
         module = _plugin_module(component)
+        if module is not None and self.not_checked(loc, repr(kind), module):
+            return None
         if module is not None and not _listed(module, plugins):
             self.add(
                 loc,
@@ -500,6 +620,8 @@ class _Checker:
             component = self.component("model", kind, (*loc, "model", "kind"), plugins)
             if component is not None:
                 self.params(component, spec.params, (*loc, "model", "params"))
+            return
+        if self.not_checked((*loc, "model", "kind"), repr(kind), kind.rpartition(".")[0]):
             return
         try:
             component = resolve_model(kind, plugins)

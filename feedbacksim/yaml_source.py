@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ KeyPath = tuple[Any, ...]
 _T = "tag:yaml.org,2002:"
 _MAX_DEPTH = 200
 _MAX_ALIAS_NODES = 100_000
+MAX_FILE_BYTES = 8 * 2**20  # a scenario file (or a file it extends) is at most 8 MiB
 
 
 class YamlSourceError(ValueError):
@@ -294,17 +296,34 @@ def load_yaml(path: str | os.PathLike[str]) -> Located:
     """Read and parse a UTF-8 YAML file (a leading BOM is allowed).
 
     Raises:
-        YamlSourceError: if the file is missing/unreadable, not UTF-8 (located at the
-            first bad byte), or invalid as described in :func:`load_yaml_text`.
+        YamlSourceError: if the file is missing/unreadable, not a regular file, larger
+            than ``MAX_FILE_BYTES``, not UTF-8 (located at the first bad byte), or invalid
+            as described in :func:`load_yaml_text`.
     """
     name = os.fspath(path)
     try:
-        with open(name, "rb") as handle:
-            raw = handle.read()
+        # Non-blocking, so that opening a FIFO does not wait for a writer; a regular file
+        # reads the same either way.
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise YamlSourceError(name, None, None, "file not found") from None
-    except OSError as exc:
-        raise YamlSourceError(name, None, None, f"cannot read file: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise YamlSourceError(name, None, None, f"cannot read file: {reason}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise YamlSourceError(
+            name, None, None, "not a regular file (a directory, device or pipe is not a scenario)"
+        )
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise YamlSourceError(name, None, None, f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlSourceError(
+            name, None, None, f"file is larger than the cap of {MAX_FILE_BYTES // 2**20} MiB"
+        )
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
     try:

@@ -23,11 +23,10 @@ from feedbacksim.cli.execution import (
     execution_options,
     write_report_unless_skipped,
 )
-from feedbacksim.cli.options import add_scenario_options, parse_overrides
+from feedbacksim.cli.options import add_scenario_options, load_scenario, parse_overrides
 from feedbacksim.compare import Comparison, compare, comparison_figure
 from feedbacksim.errors import ScenarioError
 from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.scenario import load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -99,8 +98,8 @@ def handle(args: argparse.Namespace) -> int:
     """Run both designs; exit 0 when B is at least as good as A, 1 otherwise."""
     if args.b is None and not args.overrides:
         raise ScenarioError("compare needs a second scenario or --set overrides for the variant")
-    a = load(args.a, plugins=args.plugins)
-    b = load(args.b, plugins=args.plugins) if args.b else a
+    a = load_scenario(args.a, args, overrides=False)
+    b = load_scenario(args.b, args, overrides=False) if args.b else a
     common = parse_overrides(args.common_overrides)
     if common:
         a, b = a.with_overrides(common, "--set-all"), b.with_overrides(common, "--set-all")
