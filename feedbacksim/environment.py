@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from feedbacksim.simulation import Simulation
 
 
+MAX_ARRAY_CELLS = 50_000_000  # about 400 MB of float64 in one world array
+
+
 class Environment:
     """Base class of every world.
 
@@ -122,6 +125,16 @@ class Environment:
         a model's real quality and to pretrain agents on unbiased historical data.
         """
         raise NotImplementedError(f"{type(self).__name__} has no population to sample")
+
+    @classmethod
+    def array_cells(cls, params: dict[str, Any]) -> dict[str, int]:
+        """The array elements the world holds at once, by the parameters that size them.
+
+        Keys name the parameters (``"n_users * n_items"``); validation refuses a scenario
+        whose count exceeds :data:`MAX_ARRAY_CELLS` before anything is allocated. Worlds
+        whose arrays grow with their parameters override it.
+        """
+        return {}
 
     @classmethod
     def has_population(cls) -> bool:

@@ -91,7 +91,7 @@ def _list_index(items: list[Any], part: str, where: str, path: str, via: str) ->
     if not items:
         valid = "it is empty"
     else:
-        valid = f"valid indexes are 0 to {len(items) - 1}"
+        valid = "the only index is 0" if len(items) == 1 else f"indexes 0 to {len(items) - 1}"
         if names:
             valid += f", or a name: {', '.join(names)}"
     what = (

@@ -551,7 +551,26 @@ class _Checker:
         if component is None:
             return None
         params = self.params(component, spec.params, ("environment", "params"))
-        return _World(component, None if params is None else {**component.defaults(), **params})
+        if params is None:
+            return _World(component, None)
+        params = {**component.defaults(), **params}
+        self.array_cells(component, params)
+        return _World(component, params)
+
+    def array_cells(self, component: Component, params: dict[str, Any]) -> None:
+        """Refuse a world whose arrays its parameters make larger than ``MAX_ARRAY_CELLS``."""
+        from feedbacksim.environment import MAX_ARRAY_CELLS
+
+        cells = getattr(component.cls, "array_cells", None)
+        for keys, count in (cells(params) if cells else {}).items():
+            if count > MAX_ARRAY_CELLS:
+                first = keys.split(" ")[0]
+                loc = ("environment", "params", first) if first in params else ("environment",)
+                self.add(
+                    loc,
+                    f"{keys} = {count:,} array cells is more than the cap of "
+                    f"{MAX_ARRAY_CELLS:,} (about 400 MB)",
+                )
 
     def agents(self, plugins: list[str], env: _World | None) -> None:
         raw = self.data.get("agents")
@@ -637,16 +656,24 @@ class _Checker:
             self.estimator_values(component.cls, spec.params, (*loc, "model", "params"))
 
     def estimator_values(self, cls: type, params: Mapping[str, Any], loc: KeyPath) -> None:
-        """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``)."""
-        validate = getattr(cls, "_validate_params", None)
-        if validate is None:
-            return
+        """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``),
+        and whether it can score cases at all: an agent needs ``predict_proba`` or ``predict``.
+        """
         try:
-            cls(**params)._validate_params()
+            estimator = cls(**params)
+            if getattr(cls, "_validate_params", None) is not None:
+                estimator._validate_params()
         except (ValueError, TypeError) as exc:
             message = str(exc).split("\n")[0]
             key = next((k for k in params if repr(k) in message or f"'{k}'" in message), None)
             self.add((*loc, key) if key else loc, message)
+            return
+        if not _can_score(estimator):
+            self.add(
+                loc[:-1] + ("kind",),
+                f"{cls.__name__} with these parameters has neither predict_proba nor predict, "
+                "so it cannot score cases (a transformer, or a pipeline without a final model)",
+            )
 
     def analyzers(self, plugins: list[str], env: _World | None) -> None:
         raw = self.data.get("analyzers")
@@ -699,6 +726,17 @@ class _Checker:
             f"metric {metric!r} is not recorded by the {env.kind} world{hint}; "
             f"it records: {', '.join(recorded)}",
         )
+
+
+def _can_score(estimator: Any) -> bool:
+    """Whether an estimator offers ``predict_proba`` or ``predict`` (a pipeline asks its steps)."""
+    for method in ("predict_proba", "predict"):
+        try:
+            if hasattr(estimator, method):
+                return True
+        except Exception:  # a meta-estimator's availability check may fail on bad steps
+            return False
+    return False
 
 
 def _quiet(model: type[pydantic.BaseModel], value: Any) -> Any:

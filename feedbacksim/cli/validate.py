@@ -26,13 +26,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _unchecked(scenario: Scenario) -> str:
     """What validate could not check because the file's plugins were not trusted."""
-    if not scenario.unchecked:
+    if scenario.trusted is None:
         return ""
-    modules = [p for p in scenario.spec.plugins if p not in (scenario.trusted or [])]
+    modules = [p for p in scenario.spec.plugins if p not in scenario.trusted]
+    if not modules:
+        return ""
     flags = " ".join(f"--plugin {m}" for m in modules)
+    unchecked = f"; not checked: {', '.join(scenario.unchecked)}" if scenario.unchecked else ""
     return (
-        f" except what needs its plugins, not imported: {', '.join(scenario.unchecked)} "
-        f"(pass {flags} or --trust-plugins to check them; they run code)"
+        f" (plugin modules not imported: {', '.join(modules)}{unchecked}; they run code: "
+        f"pass {flags} or --trust-plugins to check them)"
     )
 
 
