@@ -26,6 +26,10 @@ class Problem:
     via: str = "--set"
 
     def __str__(self) -> str:
+        """One line: control characters (a key with a newline) are written as escapes."""
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in self._text())
+
+    def _text(self) -> str:
         key = f"{self.keypath}: " if self.keypath else ""
         if self.override is not None:
             source = f"{self.via} {self.override}"
