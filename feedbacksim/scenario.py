@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from feedbacksim.components import build_agent, build_analyzers, build_environment
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.expressions import parse
-from feedbacksim.schema import ScenarioSpec
+from feedbacksim.schema import MAX_REPLICATIONS, ScenarioSpec
 from feedbacksim.sources import KeyPath, Origin, SourceMap, deep_merge, read_source, read_text
 from feedbacksim.validation import check, validate
 
@@ -252,9 +252,14 @@ class Scenario:
         """Run ``replications`` replications (default: the scenario's) from ``seed``."""
         from feedbacksim.runner import run_scenario
 
+        n = self.spec.replications if replications is None else replications
+        if not 1 <= n <= MAX_REPLICATIONS:
+            raise ScenarioError(
+                Problem(f"must be between 1 and {MAX_REPLICATIONS:,}, found {n}", "replications")
+            )
         return run_scenario(
             self,
-            replications=self.spec.replications if replications is None else replications,
+            replications=n,
             seed=self.spec.seed if seed is None else seed,
             **runner_options,
         )

@@ -22,6 +22,7 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
+from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.files import atomic_write_text
 from feedbacksim.phase import phase_diagram
 from feedbacksim.rundir import default_run_dir, package_versions, write_json
@@ -62,6 +63,18 @@ def sweep_table(sweep: SweepResults) -> Table:
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
     scenario = load_scenario(args.scenario, args)
+    if not scenario.spec.analyzers:
+        origin = scenario.sources.origin(("name",))
+        raise ScenarioError(
+            Problem(
+                "a sweep maps where the analyzers fail, and the scenario has none: add "
+                "analyzers: (or use run to record metrics)",
+                "analyzers",
+                str(scenario.source) if scenario.source else None,
+                origin.line,
+                origin.column,
+            )
+        )
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     out = options["directory"]
     sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, **options)
