@@ -107,7 +107,7 @@ def test_a_fault_while_writing_is_exit_3_with_a_crash_log_in_the_run_directory(
     err = capsys.readouterr().err
     assert code == ExitCode.NO_VERDICT
     (line,) = err.splitlines()
-    assert "No space left on device" in line and f"details: {out / 'crash.log'}" in line
+    assert os.strerror(errno.ENOSPC) in line and f"details: {out / 'crash.log'}" in line
     log = (out / "crash.log").read_text()
     assert "Traceback" in log and "disk_full" in log
 
@@ -225,6 +225,32 @@ def test_run_refuses_an_untrusted_plugin_without_importing_it(tmp_path, monkeypa
     (line,) = error_lines(capsys.readouterr().err)
     assert f"{path}:3:" in line and f"--plugin {module}" in line
     assert not marker.exists() and not (tmp_path / "runs").exists()
+
+
+def test_bounded_inputs_are_refused_in_little_memory_and_time():
+    """validate of the sweeps, replications and world sizes that used to fill memory."""
+    bad = ROOT / "tests" / "data" / "bad_scenarios"
+    names = ["sweep_linspace_huge", "sweep_random_huge", "replications_huge", "world_too_large"]
+    script = (
+        "import resource, sys, time\n"
+        "from feedbacksim.cli import main\n"
+        f"code = main(['validate', *{[str(bad / f'{n}.yaml') for n in names]!r}])\n"
+        "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "print(usage.ru_maxrss, time.process_time())\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
+    assert done.returncode == ExitCode.INVALID, done.stderr
+    assert len(error_lines(done.stderr)) == len(names)
+    max_rss_kb, cpu_seconds = done.stdout.split()
+    assert int(max_rss_kb) < 1024**2  # under 1 GB (ru_maxrss is in KiB on Linux)
+    assert float(cpu_seconds) < 20
 
 
 def test_python_m_does_not_import_from_the_current_directory(tmp_path):
