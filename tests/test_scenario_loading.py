@@ -165,7 +165,11 @@ def test_plugin_scenario_from_the_command_line(tmp_path):
     assert refused.returncode == 2
     assert f"{unlisted}:5:15: environment.kind: unknown environment kind" in refused.stderr
     assert "listed under 'plugins:' (or pass --plugin MODULE)" in refused.stderr
-    allowed = cli("run", TOY, "--out", tmp_path / "run")
+    untrusted = cli("run", TOY, "--out", tmp_path / "untrusted")
+    assert untrusted.returncode == 2
+    assert f"{TOY}:5:11: plugins.0: module 'toy_world' is code" in untrusted.stderr
+    assert not (tmp_path / "untrusted").exists()
+    allowed = cli("run", TOY, "--out", tmp_path / "run", "--plugin", "toy_world")
     assert allowed.returncode == 0, allowed.stderr
     assert (tmp_path / "run" / "metrics.csv").is_file()
 
