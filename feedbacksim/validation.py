@@ -440,6 +440,8 @@ class _Checker:
         from feedbacksim.sweep import check_sweep_size
 
         replications = plan.replications or self.data.get("replications", 1)
+        if not isinstance(replications, int) or isinstance(replications, bool):
+            return  # reported by the shape check
         loc = ("sweep", "replications") if plan.replications else ("replications",)
         try:
             check_sweep_size(plan, replications, ".".join(map(str, loc)))

@@ -316,11 +316,27 @@ def assert_clean_invalid_or_ok(code: int, err: str) -> None:
         assert line.startswith("error: ") or line.endswith("file(s) invalid"), line
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(path=PATHS, value=VALUES | st.text(max_size=30))
-def test_fuzzed_set_values_are_valid_or_exit_2(path, value, capsys):
-    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True)
-    code = main(["validate", str(POLICING), "--set", f"{path}={text.strip()}"])
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory) -> list[Path]:
+    """The policing scenario, and a copy whose sweep takes the file's replications."""
+    data = yaml.safe_load(POLICING.read_text())
+    del data["sweep"]["replications"]
+    copy = tmp_path_factory.mktemp("bases") / "sweep_file_replications.yaml"
+    copy.write_text(yaml.safe_dump(data))
+    return [POLICING, copy]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    base=st.integers(0, 1),
+    changes=st.lists(st.tuples(PATHS, VALUES | st.text(max_size=30)), min_size=1, max_size=3),
+)
+def test_fuzzed_set_values_are_valid_or_exit_2(base, changes, bases, capsys):
+    args = ["validate", str(bases[base])]
+    for path, value in changes:
+        text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True)
+        args += ["--set", f"{path}={text.strip()}"]
+    code = main(args)
     assert_clean_invalid_or_ok(code, capsys.readouterr().err)
 
 
@@ -340,7 +356,7 @@ DOCUMENTS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(document=DOCUMENTS | VALUES)
 def test_fuzzed_documents_are_valid_or_exit_2(document, tmp_path_factory, capsys):
     path = tmp_path_factory.mktemp("fuzz") / "doc.yaml"
