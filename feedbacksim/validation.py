@@ -32,6 +32,7 @@ from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.expressions import ExpressionError, parse
 from feedbacksim.registry import Component, registry
 from feedbacksim.schema import (
+    MAX_HORIZON,
     MODULE_PATTERN,
     AgentSpec,
     ComponentSpec,
@@ -383,6 +384,7 @@ class _Checker:
         self.name()
         plugins = self.import_plugins()
         env = self.environment(plugins)
+        self.trace_size(env)
         self.agents(plugins, env)
         self.analyzers(plugins, env)
         self.stop_when(env)
@@ -559,6 +561,23 @@ class _Checker:
         self.array_cells(component, params)
         return _World(component, params)
 
+    def trace_size(self, env: _World | None) -> None:
+        """Refuse a horizon whose trace (each metric once per time unit) exceeds the cap."""
+        from feedbacksim.environment import MAX_ARRAY_CELLS
+
+        horizon = self.data.get("horizon")
+        if env is None or not _is_positive_number(horizon):
+            return
+        metrics = max(1, len(env.component.cls.metrics))
+        values = math.ceil(horizon) * metrics
+        if values > MAX_ARRAY_CELLS:
+            self.add(
+                ("horizon",),
+                f"{horizon:g} time units x {metrics} metrics recorded each time unit is "
+                f"{values:,} trace values per replication, more than the cap of "
+                f"{MAX_ARRAY_CELLS:,} (about 400 MB)",
+            )
+
     def array_cells(self, component: Component, params: dict[str, Any]) -> None:
         """Refuse a world whose arrays its parameters make larger than ``MAX_ARRAY_CELLS``."""
         from feedbacksim.environment import MAX_ARRAY_CELLS
@@ -728,6 +747,15 @@ class _Checker:
             f"metric {metric!r} is not recorded by the {env.kind} world{hint}; "
             f"it records: {', '.join(recorded)}",
         )
+
+
+def _is_positive_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value <= MAX_HORIZON  # a larger one is reported by the shape check
+    )
 
 
 def _can_score(estimator: Any) -> bool:
