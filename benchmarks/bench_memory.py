@@ -25,7 +25,7 @@ EPSILON = "agents.dispatcher.policy.epsilon"
 def measure(total: int, horizon: int) -> dict[str, float]:
     """Run the sweep in this process and return its peak memory (MiB) and wall time."""
     import feedbacksim
-    from feedbacksim.sweep import parse_sweep, run_sweep
+    from feedbacksim.run.sweep import parse_sweep, run_sweep
 
     scenario = feedbacksim.load(ROOT / "scenarios" / "predictive_policing.yaml")
     scenario = scenario.with_overrides({"horizon": horizon})

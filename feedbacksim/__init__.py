@@ -8,18 +8,52 @@ get a verdict with evidence::
     results.verdict, results.summaries, results.to_frame()
 """
 
-from feedbacksim.agent import Agent
+from pathlib import Path
+
+from feedbacksim import _moved
 from feedbacksim.analyzers.base import Analyzer, Finding
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
+from feedbacksim.core.agent import Agent
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register, registry
+from feedbacksim.core.simulation import Simulation
+from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
-from feedbacksim.registry import register, registry
-from feedbacksim.results import Results
-from feedbacksim.scenario import Scenario, load
-from feedbacksim.simulation import Simulation
-from feedbacksim.trace import Trace
+from feedbacksim.run.compare import Comparison, comparison_figure
+from feedbacksim.run.results import Results
+from feedbacksim.run.runner import run_scenario
+from feedbacksim.run.sweep import SweepResults
+from feedbacksim.scenario.scenario import Scenario, load
 
 __version__ = "0.1.0"
+
+
+def _write_report(directory: Path) -> dict[str, Path]:
+    from feedbacksim.report import write_report  # matplotlib only when a report is drawn
+
+    return write_report(directory)
+
+
+def _report_sweep(sweep: SweepResults, directory: Path, report: bool) -> None:
+    from feedbacksim.report.phase import phase_diagram
+
+    phase_diagram(sweep, directory / "phase_diagram.png")
+    if report:
+        _write_report(directory)
+
+
+def _report_comparison(comparison: Comparison, directory: Path, report: bool) -> None:
+    comparison_figure(comparison, directory / "comparison.png")
+    if report:
+        _write_report(directory)
+
+
+# The facades of the lower layers, wired here so that no layer imports one above it.
+Scenario.runner = run_scenario
+Results.reporter = _write_report
+SweepResults.reporter = _report_sweep
+Comparison.reporter = _report_comparison
+_moved.install()
 
 __all__ = [
     "Agent",

@@ -9,7 +9,7 @@ plugin's folder on ``PYTHONPATH`` to import it from there.
 import os
 import sys
 
-if not sys.flags.safe_path and sys.path and sys.path[0] in ("", os.getcwd()):
+if not getattr(sys.flags, "safe_path", False) and sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
 from feedbacksim.cli import main  # noqa: E402  (after the path is made safe)

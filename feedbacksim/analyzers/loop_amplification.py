@@ -11,8 +11,8 @@ from scipy import stats
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.runaway import distance_from_reference
-from feedbacksim.registry import register
-from feedbacksim.trace import Trace
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 #: Floor on the open-loop distance, so an open loop that sits exactly on its reference
 #: gives a large finite ratio rather than a division by zero.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from feedbacksim.results import Results
+from feedbacksim.run.results import AnalyzerSummary, Results
 
 
-def _estimate(summary) -> str:
+def _estimate(summary: AnalyzerSummary) -> str:
     """An analyzer's own number across replications, e.g. ``amplification 22 (16-31)``."""
     if "interval" not in summary.estimate or len(summary.estimate) < 2:
         return "-"

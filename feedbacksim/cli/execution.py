@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.executors import EXECUTORS
-from feedbacksim.progress import make_progress
-from feedbacksim.schema import MAX_REPLICATIONS
+from feedbacksim.run.executors import EXECUTORS
+from feedbacksim.run.options import RunOptions
+from feedbacksim.run.progress import make_progress
+from feedbacksim.scenario.schema import MAX_REPLICATIONS
 
 # A Dask scheduler address: an optional protocol, a host (name, IPv4 or [IPv6]) and a port.
 _ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$")
@@ -50,6 +50,12 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def print_report_path(args: argparse.Namespace, directory: Path) -> None:
+    """Say where the report that ``save`` wrote is, unless ``--no-report`` was given."""
+    if args.report:
+        print(f"report: {directory / 'report.html'}")
+
+
 def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> None:
     """Build the directory's report unless ``--no-report`` was given, and say where it is."""
     if not args.report:
@@ -59,8 +65,8 @@ def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> No
     print(f"report: {write_report(directory)['html']}")
 
 
-def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, Any]:
-    """Keyword arguments for the runner from the parsed options."""
+def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions:
+    """The run options from the parsed command line."""
     if args.replications is not None and not 1 <= args.replications <= MAX_REPLICATIONS:
         raise ScenarioError(
             f"--replications must be between 1 and {MAX_REPLICATIONS:,}, found {args.replications}"
@@ -82,14 +88,14 @@ def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, 
     check_run_directory(directory, resume=args.resume is not None)
     # Where a crash log goes if the command fails without a verdict (see feedbacksim.cli).
     args.run_directory = directory
-    return {
-        "executor": executor,
-        "workers": args.workers,
-        "address": args.address,
-        "directory": directory,
-        "resume": args.resume is not None,
-        "progress": make_progress(args.quiet),
-    }
+    return RunOptions(
+        executor=executor,
+        workers=args.workers,
+        address=args.address,
+        directory=directory,
+        resume=args.resume is not None,
+        progress=make_progress(args.quiet),
+    )
 
 
 def check_run_directory(directory: Path, resume: bool) -> None:

@@ -7,8 +7,8 @@ import importlib
 from typing import Any
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.scenario import Scenario, load
-from feedbacksim.yaml_source import YamlSourceError, load_yaml_value
+from feedbacksim.scenario.scenario import Scenario, load
+from feedbacksim.scenario.yaml_source import YamlSourceError, load_yaml_value
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from feedbacksim.cli.display import print_verdict
 from feedbacksim.cli.execution import (
@@ -11,7 +12,7 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.rundir import default_run_dir, write_run
+from feedbacksim.run.directory import default_run_dir, write_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,12 +28,8 @@ def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
-    results = scenario.run(replications=args.replications, seed=args.seed, **options)
-    out = write_run(
-        results,
-        options["directory"],
-        extra={"executor": options["executor"], "workers": options["workers"]},
-    )
+    results = scenario.run(replications=args.replications, seed=args.seed, options=options)
+    out = write_run(results, Path(str(options.directory)), extra=options.describe())
     print_verdict(results)
     print(f"results: {out}")
     write_report_unless_skipped(args, out)

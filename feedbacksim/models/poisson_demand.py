@@ -23,7 +23,7 @@ import numpy as np
 from scipy import special
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from feedbacksim.registry import register
+from feedbacksim.core.registry import register
 
 # Bisection range of the censored MLE (levels in units per day at seasonal factor 1).
 MIN_LEVEL, MAX_LEVEL = 1e-6, 1e6
@@ -60,7 +60,7 @@ class PoissonDemandModel(RegressorMixin, BaseEstimator):
     def __init__(self, censoring: Literal["ignore", "mle"] = "ignore") -> None:
         self.censoring = censoring
 
-    def fit(self, X, y) -> PoissonDemandModel:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PoissonDemandModel:
         """Estimate ``levels_`` (one per product index seen, 0..max index)."""
         X = np.asarray(X, dtype=float)
         sales = np.asarray(y, dtype=float)
@@ -80,7 +80,9 @@ class PoissonDemandModel(RegressorMixin, BaseEstimator):
         return self
 
     @staticmethod
-    def _censored_mle(product, exposure, sales, sold_out, n) -> np.ndarray:
+    def _censored_mle(
+        product: np.ndarray, exposure: np.ndarray, sales: np.ndarray, sold_out: np.ndarray, n: int
+    ) -> np.ndarray:
         """Root of the censored score, per product, by bisection on log(level).
 
         The score of a level L is ``sum(observed sales) - L * sum(observed exposure)`` (days
@@ -104,7 +106,7 @@ class PoissonDemandModel(RegressorMixin, BaseEstimator):
             hi = np.where(score > 0, hi, mid)
         return np.exp(0.5 * (lo + hi))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """Forecast demand mean of each row: level of its product times its seasonal factor."""
         X = np.asarray(X, dtype=float)
         return self.levels_[X[:, 0].astype(np.int64)] * X[:, 1]

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from feedbacksim.yaml_source import load_yaml_value
+from feedbacksim.scenario.yaml_source import load_yaml_value
 
 if TYPE_CHECKING:
-    from feedbacksim.results import Results
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.run.results import Results
+    from feedbacksim.scenario.scenario import Scenario
 
 
 def format_value(value: Any) -> str:

@@ -29,10 +29,10 @@ import numpy as np
 from pydantic import Field
 from scipy import stats
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.policies import Policy
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.policies import Policy
+from feedbacksim.core.registry import register
 
 # Mean units a day: from a slow seller (a few a year) up to what a Poisson draw can hold;
 # a level of 0 or a subnormal one makes the forecast ratio (forecast / expected) overflow.
@@ -88,7 +88,6 @@ class DemandWorld(Environment):
         "forecast_level": "forecast level (forecast / seasonal factor) per product",
         "true_level": "true demand level per product",
     }
-    open_loop_doc = "the forecaster observes demand itself, not sales"
 
     def __init__(
         self,
