@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from simpy.core import StopSimulation
+from simpy.core import URGENT, StopSimulation
 
 from feedbacksim.core.agent import Agent
 from feedbacksim.core.environment import Environment
 from feedbacksim.core.seeding import as_seed_sequence, named_generator
-from feedbacksim.core.trace import Recorder, Trace
+from feedbacksim.core.trace import METRIC_SCALES, Recorder, Trace
 
 if TYPE_CHECKING:
     from feedbacksim.core.expressions import Expression
@@ -64,9 +64,13 @@ class Simulation:
     def stop(self, reason: str) -> None:
         """End the replication at the current time (e.g. an online analyzer failed)."""
         self.recorder.event(self.now, "stopped", "simulation", reason)
-        stop = self.clock.event()
+        # Urgent, so that nothing else queued for this time runs after the stop. simpy has
+        # no public call for an urgent, already-triggered event: this is what its own
+        # ``run(until=...)`` does.
+        stop = simpy.Event(self.clock)
+        stop._ok, stop._value = True, None
         stop.callbacks.append(StopSimulation.callback)
-        stop.succeed()
+        self.clock.schedule(stop, URGENT)
 
     def run(self) -> Trace:
         """Run to the horizon (or an early stop) and return the trace."""
@@ -76,6 +80,7 @@ class Simulation:
         for agent in self.agents:
             agent.bind(self, named_generator(self.seed, f"agent:{agent.name}"))
         self.environment.start()
+        self.metadata.setdefault(METRIC_SCALES, self.environment.scales())
         for agent in self.agents:
             if agent.pretrain_samples:
                 rng = named_generator(self.seed, f"pretrain:{agent.name}")

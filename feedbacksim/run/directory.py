@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import sys
-import tempfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedbacksim.run.files import atomic_write_text
+from feedbacksim.run.files import atomic_file, atomic_write_text
+from feedbacksim.run.runlock import hold_run_directory
 
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
@@ -71,39 +72,31 @@ def write_metrics(results: Results, directory: Path) -> None:
     """metrics.csv (and metrics.parquet with pyarrow), one replication at a time.
 
     Traces are read one by one (from the run directory when the run has one) and appended,
-    so writing never holds more than one replication's frame in memory.
+    so writing never holds more than one replication's frame in memory. Both files are
+    written atomically: a failure part way leaves the previous files (or none), never half.
     """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         pa = pq = None
-    csv_fd, csv_tmp = tempfile.mkstemp(dir=directory, prefix=".metrics.csv.", suffix=".tmp")
-    parquet_tmp = directory / ".metrics.parquet.tmp"
-    writer = None
-    try:
-        with os.fdopen(csv_fd, "w", encoding="utf-8", newline="") as handle:
-            for i in range(results.replications):
-                frame = results.trace(i).to_frame()
-                frame.insert(0, "replication", i)
-                frame.to_csv(handle, index=False, header=i == 0, float_format="%.10g")
-                if pq is not None:
-                    table = pa.Table.from_pandas(frame, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(parquet_tmp, table.schema)
-                    writer.write_table(table)
-        os.chmod(csv_tmp, 0o644)
-        os.replace(csv_tmp, directory / "metrics.csv")
-        if writer is not None:
-            writer.close()
-            writer = None
-            os.replace(parquet_tmp, directory / "metrics.parquet")
-    finally:
-        if writer is not None:
-            writer.close()
-        for leftover in (Path(csv_tmp), parquet_tmp):
-            if leftover.exists():
-                leftover.unlink()
+    with contextlib.ExitStack() as files:
+        csv = files.enter_context(atomic_file(directory / "metrics.csv"))
+        parquet = (
+            files.enter_context(atomic_file(directory / "metrics.parquet", binary=True))
+            if pq is not None
+            else None
+        )
+        writer = None
+        for i in range(results.replications):
+            frame = results.trace(i).to_frame()
+            frame.insert(0, "replication", i)
+            frame.to_csv(csv, index=False, header=i == 0, float_format="%.10g")
+            if parquet is not None:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = files.enter_context(pq.ParquetWriter(parquet, table.schema))
+                writer.write_table(table)
 
 
 def write_json(path: Path, document: Any) -> None:
@@ -118,16 +111,16 @@ def write_run(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write findings.json, metrics.csv (and metrics.parquet with pyarrow) and manifest.json."""
-    directory.mkdir(parents=True, exist_ok=True)
-    write_json(directory / "findings.json", results.to_json())
-    write_metrics(results, directory)
-    subject = {
-        "scenario": results.scenario.to_dict(),
-        "source": str(results.scenario.source) if results.scenario.source else None,
-        "replications": results.replications,
-    }
-    document = manifest(
-        subject, seed=results.seed, wall_time=results.wall_time, command=command, extra=extra
-    )
-    write_json(directory / "manifest.json", document)
+    with hold_run_directory(directory, command):
+        write_json(directory / "findings.json", results.to_json())
+        write_metrics(results, directory)
+        subject = {
+            "scenario": results.scenario.to_dict(),
+            "source": str(results.scenario.source) if results.scenario.source else None,
+            "replications": results.replications,
+        }
+        document = manifest(
+            subject, seed=results.seed, wall_time=results.wall_time, command=command, extra=extra
+        )
+        write_json(directory / "manifest.json", document)
     return directory

@@ -20,19 +20,38 @@ from feedbacksim.run.directory import manifest, write_json
 from feedbacksim.run.files import atomic_write_text
 from feedbacksim.run.options import RunOptions
 from feedbacksim.scenario.sweep_block import (
+    DISTRIBUTIONS,
+    MAX_POINTS,
+    SPACES,
+    Axis,
     SweepPlan,
     SweepPoint,
     check_sweep_size,
     parse_sweep,
     point_scenarios,
     short_value,
+    sweep_problems,
 )
 
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
 
-__all__ = ["SweepResults", "parse_sweep", "point_scenarios", "run_sweep"]
+# The block's names are kept here too: ``feedbacksim.sweep`` (the old path of this module)
+# held them.
+__all__ = [
+    "DISTRIBUTIONS",
+    "MAX_POINTS",
+    "SPACES",
+    "Axis",
+    "SweepPlan",
+    "SweepPoint",
+    "SweepResults",
+    "parse_sweep",
+    "point_scenarios",
+    "run_sweep",
+    "sweep_problems",
+]
 
 
 @dataclass
