@@ -23,7 +23,7 @@ from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.run.directory import default_run_dir
 from feedbacksim.run.runlock import hold_run_directory
-from feedbacksim.run.sweep import SweepResults, run_sweep
+from feedbacksim.run.sweep import SweepResults, run_sweep, sweep_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -72,6 +72,7 @@ def handle(args: argparse.Namespace) -> int:
                 origin.column,
             )
         )
+    sweep_plan(scenario, replications=args.replications)  # refused before any directory exists
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     with hold_run_directory(Path(str(options.directory))):
         sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
