@@ -625,8 +625,19 @@ class _Checker:
                 first[name] = i
             model = _quiet(ComponentSpec, item.get("model"))
             if model is not None:
+                before = len(self.problems)
                 self.model(model, loc, plugins)
-                cannot = env and spec_problem(env.component, model.kind, model.params, plugins)
+                try:
+                    cannot = (
+                        env
+                        and len(self.problems) == before
+                        and spec_problem(env.component, model.kind, model.params, plugins)
+                    )
+                except Exception:  # noqa: BLE001  (a malformed meta-estimator cannot be inspected)
+                    cannot = (
+                        f"{model.kind} with these parameters cannot be inspected, so it cannot "
+                        "score cases (a pipeline without a final model?)"
+                    )
                 if cannot:
                     self.add((*loc, "model", "kind"), cannot)
             for block, category in (("policy", "policy"), ("gate", "gate")):
@@ -680,9 +691,7 @@ class _Checker:
             self.estimator_values(component.cls, spec.params, (*loc, "model", "params"))
 
     def estimator_values(self, cls: type, params: Mapping[str, Any], loc: KeyPath) -> None:
-        """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``),
-        and whether it can score cases at all: an agent needs ``predict_proba`` or ``predict``.
-        """
+        """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``)."""
         try:
             estimator = cls(**params)
             if getattr(cls, "_validate_params", None) is not None:
@@ -691,13 +700,6 @@ class _Checker:
             message = str(exc).split("\n")[0]
             key = next((k for k in params if repr(k) in message or f"'{k}'" in message), None)
             self.add((*loc, key) if key else loc, message)
-            return
-        if not _can_score(estimator):
-            self.add(
-                loc[:-1] + ("kind",),
-                f"{cls.__name__} with these parameters has neither predict_proba nor predict, "
-                "so it cannot score cases (a transformer, or a pipeline without a final model)",
-            )
 
     def analyzers(self, plugins: list[str], env: _World | None) -> None:
         raw = self.data.get("analyzers")
@@ -759,17 +761,6 @@ def _is_positive_number(value: Any) -> bool:
         and math.isfinite(value)
         and 0 < value <= MAX_HORIZON  # a larger one is reported by the shape check
     )
-
-
-def _can_score(estimator: Any) -> bool:
-    """Whether an estimator offers ``predict_proba`` or ``predict`` (a pipeline asks its steps)."""
-    for method in ("predict_proba", "predict"):
-        try:
-            if hasattr(estimator, method):
-                return True
-        except Exception:  # a meta-estimator's availability check may fail on bad steps
-            return False
-    return False
 
 
 def _quiet(model: type[pydantic.BaseModel], value: Any) -> Any:
