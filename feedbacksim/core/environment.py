@@ -154,6 +154,14 @@ class Environment:
         """
         raise NotImplementedError(f"{type(self).__name__} has no population to sample")
 
+    def history_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Unbiased labelled history the first model is fitted on (``pretrain``); by default
+        :meth:`population_sample` (a table world draws it from the rows that arrive, keeping
+        its held-out rows for ground truth only)."""
+        return self.population_sample(n, rng)
+
     @classmethod
     def array_cells(cls, params: dict[str, Any]) -> dict[str, int]:
         """The array elements the world holds at once, by the parameters that size them.
