@@ -149,14 +149,14 @@ class FeedbackShift(_Shift):
     change: dict[str, float] = Field(default_factory=dict)
 
 
-SHIFT_KINDS = {
+Shift = CovariateShift | PriorShift | ConceptShift | StrategicShift | FeedbackShift
+SHIFT_KINDS: dict[str, type[Shift]] = {
     "covariate": CovariateShift,
     "prior": PriorShift,
     "concept": ConceptShift,
     "strategic": StrategicShift,
     "feedback": FeedbackShift,
 }
-Shift = CovariateShift | PriorShift | ConceptShift | StrategicShift | FeedbackShift
 
 
 def parse_shifts(specs: list[dict[str, Any]], columns: list[str] | None = None) -> list[Shift]:
