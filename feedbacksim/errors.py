@@ -26,8 +26,11 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
 class Problem:
     """One thing wrong with a scenario: where (file, line, column, key path) and what.
 
-    ``override`` names the ``--set`` path (or ``with_overrides`` key) that put the
-    offending value there, when it did not come from a file; such problems have no line.
+    ``override`` names the path that put the offending value there when it did not come
+    from a file (such problems have no line), and ``via`` how it was given: ``--set``
+    on the command line, or ``with_overrides`` from Python. A problem from neither a file
+    nor an override (a command-line option, a scenario built from a dict) starts with its
+    key path, or with its message.
     """
 
     message: str
@@ -36,16 +39,27 @@ class Problem:
     line: int | None = None
     column: int | None = None
     override: str | None = None
+    via: str = "--set"
 
     def __str__(self) -> str:
-        where = self.file or "<scenario>"
+        """One line: control characters (a key with a newline) are written as escapes."""
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in self._text())
+
+    def _text(self) -> str:
+        key = f"{self.keypath}: " if self.keypath else ""
+        if self.override is not None:
+            source = f"{self.via} {self.override}"
+            key = "" if self.keypath == self.override else key
+            applied = f" (applied to {self.file})" if self.file else ""
+            return f"{source}: {key}{self.message}{applied}"
+        if self.file is None:
+            return f"{key}{self.message}"
+        where = self.file
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        key = f" {self.keypath}:" if self.keypath else ""
-        via = f" (from --set {self.override})" if self.override else ""
-        return f"{where}:{key} {self.message}{via}"
+        return f"{where}: {key}{self.message}"
 
 
 class ScenarioError(ValueError):

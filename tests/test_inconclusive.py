@@ -40,7 +40,9 @@ def toy_file(
 
 
 def run(path: Path, out: Path, capsys, *args: str) -> tuple[int, str]:
-    code = main(["run", str(path), "--executor", "serial", "--out", str(out), *args])
+    # The file lists toy_world under plugins:; the command line imports it only when named.
+    command = ["run", str(path), "--executor", "serial", "--out", str(out)]
+    code = main([*command, "--plugin", "toy_world", *args])
     return code, capsys.readouterr().out
 
 
@@ -262,6 +264,7 @@ def test_compare_of_an_undeployed_design_exits_3(tmp_path, capsys):
     path = toy_file(tmp_path, model="{kind: toy-failing}")
     code = main(
         ["compare", str(path), str(path), "--executor", "serial", "--no-report"]
+        + ["--plugin", "toy_world"]
         + ["--out", str(tmp_path / "cmp"), "--replications", "1"]
     )
     out = capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -49,21 +50,47 @@ def where(name: str) -> str:
     return f"{BAD / entry.get('file', name)}:{entry['line']}:"
 
 
+def snapshot(folder: Path) -> dict[str, float]:
+    """Every file under ``folder`` with its modification time."""
+    return {str(p): p.stat().st_mtime for p in folder.rglob("*")}
+
+
 def test_every_bad_scenario_has_an_expectation_and_there_are_enough():
     files = {p.name for p in BAD.glob("*.yaml")} - {"expected.yaml"}
     assert files == set(EXPECTED)
-    assert len(files) >= 30
+    assert len(files) >= 50
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_bad_scenario_is_refused_at_its_line(name, capsys):
-    code = main(["validate", str(BAD / name)])
+def test_bad_scenario_is_refused_at_its_line(name, capsys, tmp_path, monkeypatch):
+    """Its exit code, one line naming file:line and key, no traceback, fast, nothing
+    written outside the temporary folder (the run directory, when there is one)."""
+    entry = EXPECTED[name]
+    command = entry.get("command", "validate")
+    args = [command, str(BAD / name), *entry.get("args", [])]
+    if command != "validate":
+        args += ["--out", str(tmp_path / "run"), "--executor", "serial", "--quiet", "--no-report"]
+    monkeypatch.chdir(tmp_path)  # a default runs/ directory would land here
+    before = snapshot(ROOT / "tests") | snapshot(ROOT / "scenarios")
+    started = time.process_time()
+    code = main(args)
+    seconds = time.process_time() - started
     err = capsys.readouterr().err
-    assert code == 2
-    lines = [line for line in err.splitlines() if EXPECTED[name]["fragment"] in line]
-    assert lines, err
-    assert where(name) in lines[0], err
+    assert code == entry.get("exit", 2), err
     assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if entry["fragment"] in line]
+    assert len(lines) == 1, err
+    if code == 2:
+        assert where(name) in lines[0], err
+        assert [line for line in err.splitlines() if line.startswith("error:")] == lines
+        assert not (tmp_path / "run").exists()
+    else:  # no verdict: the one line says where the traceback is
+        assert err.splitlines() == lines
+        assert f"details: {tmp_path / 'run' / 'crash.log'}" in lines[0]
+        assert "Traceback" in (tmp_path / "run" / "crash.log").read_text()
+    assert snapshot(ROOT / "tests") | snapshot(ROOT / "scenarios") == before
+    assert {p.name for p in tmp_path.iterdir()} <= {"run"}
+    assert seconds < (60 if command != "validate" else 5)
 
 
 @pytest.mark.slow

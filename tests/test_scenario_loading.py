@@ -80,7 +80,7 @@ def test_override_problems_name_the_override():
     (problem,) = excinfo.value.problems
     assert problem.keypath == "agents.dispatcher.policy.epsilon"
     assert problem.line is None and problem.override == "agents.dispatcher.policy.epsilon"
-    assert str(problem).endswith("(from --set agents.dispatcher.policy.epsilon)")
+    assert str(problem).startswith("(python overrides) agents.dispatcher.policy.epsilon: must be")
 
 
 def test_set_from_the_command_line_is_validated_like_the_file(capsys):
@@ -90,7 +90,8 @@ def test_set_from_the_command_line_is_validated_like_the_file(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "environment.params.incident_rate: unknown key 'incident_rate' (did you mean" in err
-    assert "(from --set environment.params.incident_rate)" in err
+    assert "error: --set environment.params.incident_rate: unknown key 'incident_rate'" in err
+    assert f"(applied to {POLICING})" in err
     assert main(["validate", str(POLICING), "--set", "agents.dispatcher.policy.epsilon=0.1"]) == 0
 
 
@@ -111,7 +112,7 @@ def test_dicts_built_in_python_still_load_and_report_without_lines():
         Scenario.from_dict(data)
     (problem,) = excinfo.value.problems
     assert problem.line is None and problem.keypath == "environment.params.incident_rate"
-    assert str(problem).startswith("<scenario>: environment.params.incident_rate: unknown key")
+    assert str(problem).startswith("environment.params.incident_rate: unknown key")
 
 
 def test_horizon_written_like_1e15_is_a_type_error_and_1e15_float_a_range_error():
@@ -164,7 +165,11 @@ def test_plugin_scenario_from_the_command_line(tmp_path):
     assert refused.returncode == 2
     assert f"{unlisted}:5:15: environment.kind: unknown environment kind" in refused.stderr
     assert "listed under 'plugins:' (or pass --plugin MODULE)" in refused.stderr
-    allowed = cli("run", TOY, "--out", tmp_path / "run")
+    untrusted = cli("run", TOY, "--out", tmp_path / "untrusted")
+    assert untrusted.returncode == 2
+    assert f"{TOY}:5:11: plugins.0: module 'toy_world' is code" in untrusted.stderr
+    assert not (tmp_path / "untrusted").exists()
+    allowed = cli("run", TOY, "--out", tmp_path / "run", "--plugin", "toy_world")
     assert allowed.returncode == 0, allowed.stderr
     assert (tmp_path / "run" / "metrics.csv").is_file()
 

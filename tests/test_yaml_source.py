@@ -254,7 +254,7 @@ def test_load_yaml_missing_file(tmp_path: Path) -> None:
 
 
 def test_load_yaml_directory(tmp_path: Path) -> None:
-    with pytest.raises(YamlSourceError, match="cannot read file"):
+    with pytest.raises(YamlSourceError, match="not a regular file"):
         load_yaml(tmp_path)
 
 

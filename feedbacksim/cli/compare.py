@@ -25,12 +25,11 @@ from feedbacksim.cli.execution import (
     print_report_path,
     progress_of,
 )
-from feedbacksim.cli.options import add_scenario_options, parse_overrides
+from feedbacksim.cli.options import add_scenario_options, load_scenario, parse_overrides
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.compare import Comparison, compare
 from feedbacksim.run.directory import default_run_dir
 from feedbacksim.run.runlock import hold_run_directory
-from feedbacksim.scenario.scenario import load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -112,14 +111,14 @@ def handle(args: argparse.Namespace) -> int:
     """Run both designs; exit 0 when B is at least as good as A, 1 when worse, 3 when inconclusive."""
     if args.b is None and not args.overrides:
         raise ScenarioError("compare needs a second scenario or --set overrides for the variant")
-    a = load(args.a, plugins=args.plugins)
-    b = load(args.b, plugins=args.plugins) if args.b else a
+    a = load_scenario(args.a, args, overrides=False)
+    b = load_scenario(args.b, args, overrides=False) if args.b else a
     common = parse_overrides(args.common_overrides)
     if common:
-        a, b = a.with_overrides(common), b.with_overrides(common)
+        a, b = a.with_overrides(common, "--set-all"), b.with_overrides(common, "--set-all")
     overrides = parse_overrides(args.overrides)
     if overrides:
-        b = b.with_overrides(overrides)
+        b = b.with_overrides(overrides, "--set")
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
     progress = progress_of(options)
     with hold_run_directory(Path(str(options.directory))):

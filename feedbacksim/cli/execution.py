@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
-from feedbacksim.errors import ScenarioError
+from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.run.executors import EXECUTORS
 from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress, make_progress
+from feedbacksim.scenario.schema import MAX_REPLICATIONS
+
+# A Dask scheduler address: an optional protocol, a host (name, IPv4 or [IPv6]) and a port.
+_ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$")
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
@@ -124,8 +129,10 @@ def write_report_unless_skipped(
 
 def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions:
     """The run options from the parsed command line."""
-    if args.replications is not None and args.replications < 1:
-        raise ScenarioError("--replications must be at least 1")
+    if args.replications is not None and not 1 <= args.replications <= MAX_REPLICATIONS:
+        raise ScenarioError(
+            f"--replications must be between 1 and {MAX_REPLICATIONS:,}, found {args.replications}"
+        )
     if args.seed is not None and args.seed < 0:
         raise ScenarioError("--seed must be a non-negative integer")
     if args.workers is not None and args.workers < 1:
@@ -135,11 +142,35 @@ def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions
     executor = "dask" if args.address else args.executor
     if args.address and args.executor not in ("dask", "processes"):
         raise ScenarioError("--address needs --executor dask")
+    if args.address is not None and not _ADDRESS.match(args.address):
+        raise ScenarioError(
+            f"--address {args.address!r}: expected a Dask scheduler address like tcp://host:8786"
+        )
+    directory = args.resume or args.out or default_dir
+    check_run_directory(directory, resume=args.resume is not None)
+    # Where a crash log goes if the command fails without a verdict (see feedbacksim.cli).
+    args.run_directory = directory
     return RunOptions(
         executor=executor,
         workers=args.workers,
         address=args.address,
-        directory=args.resume or args.out or default_dir,
+        directory=directory,
         resume=args.resume is not None,
         progress=make_progress(args.quiet),
     )
+
+
+def check_run_directory(directory: Path, resume: bool) -> None:
+    """Refuse a run directory that cannot be one: an existing file, or a missing ``--resume`` DIR."""
+    flag = "--resume" if resume else "--out"
+    if directory.exists() and not directory.is_dir():
+        raise ScenarioError(Problem(f"{flag} {directory}: exists and is not a directory"))
+    if resume and not directory.is_dir():
+        raise ScenarioError(
+            Problem(
+                f"--resume {directory}: no such run directory (to start a run there, use --out)"
+            )
+        )
+    for parent in directory.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ScenarioError(Problem(f"{flag} {directory}: {parent} is not a directory"))

@@ -6,14 +6,13 @@ import argparse
 import importlib
 from typing import Any
 
-import yaml
-
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.scenario.scenario import Scenario, load
+from feedbacksim.scenario.yaml_source import YamlSourceError, load_yaml_value
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
-    """``--set path=value`` (repeatable) and ``--plugin module`` (repeatable)."""
+    """``--set path=value`` (repeatable), ``--plugin module`` (repeatable), ``--trust-plugins``."""
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -22,7 +21,13 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH=VALUE",
         help="override a key, e.g. agents.dispatcher.policy.epsilon=0.1 (value parsed as YAML)",
     )
-    add_plugin_option(parser, "allow the scenario to import components from MODULE")
+    add_plugin_option(parser, "import MODULE and allow the scenario to use its components")
+    parser.add_argument(
+        "--trust-plugins",
+        action="store_true",
+        help="import every module the scenario lists under plugins: (they run code; "
+        "without this flag only --plugin modules are imported)",
+    )
 
 
 def add_plugin_option(parser: argparse.ArgumentParser, help: str) -> None:
@@ -42,24 +47,37 @@ def import_plugins(modules: list[str]) -> None:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=[1, 2]"]`` -> ``{"a.b": 1, "c": [1, 2]}``; values are YAML scalars or flow lists."""
+    """``["a.b=1", "c=[1, 2]"]`` -> ``{"a.b": 1, "c": [1, 2]}``; values are YAML, read like a file's."""
     overrides: dict[str, Any] = {}
     for item in items:
         path, sep, text = item.partition("=")
         if not sep or not path.strip():
             raise ScenarioError(Problem(f"--set expects PATH=VALUE, got {item!r}"))
         try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as exc:
+            value = load_yaml_value(text, f"--set {path.strip()}")
+        except YamlSourceError as exc:
+            shown = text if len(text) <= 60 else text[:57] + "..."
             raise ScenarioError(
-                Problem(f"--set {path}: cannot parse value {text!r}: {exc}", keypath=path)
+                Problem(f"--set {path.strip()}: cannot read the value {shown!r}: {exc.message}")
             ) from None
         overrides[path.strip()] = value
     return overrides
 
 
-def load_scenario(path: str, args: argparse.Namespace) -> Scenario:
-    """Load ``path`` and apply the command's ``--plugin`` and ``--set`` options."""
-    scenario = load(path, plugins=getattr(args, "plugins", []))
-    overrides = parse_overrides(getattr(args, "overrides", []))
-    return scenario.with_overrides(overrides) if overrides else scenario
+def load_scenario(
+    path: str, args: argparse.Namespace, partial: bool = False, overrides: bool = True
+) -> Scenario:
+    """Load ``path`` and apply the command's ``--plugin``, ``--trust-plugins`` and ``--set``.
+
+    A module the file lists under ``plugins:`` is imported only when it is given with
+    ``--plugin`` or ``--trust-plugins`` is passed; ``partial`` (validate) checks the rest
+    of such a file instead of refusing it.
+    """
+    scenario = load(
+        path,
+        plugins=getattr(args, "plugins", []),
+        trust_plugins=getattr(args, "trust_plugins", False),
+        partial=partial,
+    )
+    changes = parse_overrides(getattr(args, "overrides", [])) if overrides else {}
+    return scenario.with_overrides(changes, via="--set") if changes else scenario

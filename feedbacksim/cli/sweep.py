@@ -23,9 +23,10 @@ from feedbacksim.cli.execution import (
     progress_of,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
+from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.run.directory import default_run_dir
 from feedbacksim.run.runlock import hold_run_directory
-from feedbacksim.run.sweep import run_sweep
+from feedbacksim.run.sweep import run_sweep, sweep_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +45,19 @@ def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
     check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
+    if not scenario.spec.analyzers:
+        origin = scenario.sources.origin(("name",))
+        raise ScenarioError(
+            Problem(
+                "a sweep maps where the analyzers fail, and the scenario has none: add "
+                "analyzers: (or use run to record metrics)",
+                "analyzers",
+                str(scenario.source) if scenario.source else None,
+                origin.line,
+                origin.column,
+            )
+        )
+    sweep_plan(scenario, replications=args.replications)  # refused before any directory exists
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     progress = progress_of(options)
     with hold_run_directory(Path(str(options.directory))):

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from feedbacksim.core.simulation import Simulation
 
 
+MAX_ARRAY_CELLS = 50_000_000  # about 400 MB of float64 in one world array
+
+
 class Environment:
     """Base class of every world.
 
@@ -161,6 +164,16 @@ class Environment:
         :meth:`population_sample` (a table world draws it from the rows that arrive, keeping
         its held-out rows for ground truth only)."""
         return self.population_sample(n, rng)
+
+    @classmethod
+    def array_cells(cls, params: dict[str, Any]) -> dict[str, int]:
+        """The array elements the world holds at once, by the parameters that size them.
+
+        Keys name the parameters (``"n_users * n_items"``); validation refuses a scenario
+        whose count exceeds :data:`MAX_ARRAY_CELLS` before anything is allocated. Worlds
+        whose arrays grow with their parameters override it.
+        """
+        return {}
 
     @classmethod
     def has_population(cls) -> bool:

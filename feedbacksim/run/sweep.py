@@ -26,6 +26,7 @@ from feedbacksim.scenario.sweep_block import (
     Axis,
     SweepPlan,
     SweepPoint,
+    check_sweep_size,
     parse_sweep,
     point_scenarios,
     short_value,
@@ -146,6 +147,31 @@ def _cell(value: Any) -> Any:
     return short_value(value) if isinstance(value, list | tuple | dict) else value
 
 
+def sweep_plan(
+    scenario: Scenario, plan: SweepPlan | None = None, replications: int | None = None
+) -> tuple[SweepPlan, int]:
+    """The plan and the replications per point, refused if the sweep is empty or too large.
+
+    Nothing is built: the size is arithmetic, so a caller can check before it creates a
+    run directory.
+    """
+    plan = plan or parse_sweep(scenario.spec.sweep)
+    if not plan.axes:
+        raise ScenarioError(Problem("the scenario has no sweep: block to run", keypath="sweep"))
+    n = (
+        replications
+        if replications is not None
+        else plan.replications or scenario.spec.replications
+    )
+    key = (
+        "replications"
+        if replications is not None or not plan.replications
+        else "sweep.replications"
+    )
+    check_sweep_size(plan, n, key)
+    return plan, n
+
+
 def run_sweep(
     scenario: Scenario,
     plan: SweepPlan | None = None,
@@ -163,14 +189,7 @@ def run_sweep(
     """
     from feedbacksim.run.runner import run_stored
 
-    plan = plan or parse_sweep(scenario.spec.sweep)
-    if not plan.axes:
-        raise ScenarioError(Problem("the scenario has no sweep: block to run", keypath="sweep"))
-    n = (
-        replications
-        if replications is not None
-        else plan.replications or scenario.spec.replications
-    )
+    plan, n = sweep_plan(scenario, plan, replications)
     seed = scenario.spec.seed if seed is None else seed
     points = plan.points()
     scenarios = point_scenarios(scenario, points)

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from feedbacksim.core.expressions import parse
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.scenario.components import build_agent, build_analyzers, build_environment
-from feedbacksim.scenario.schema import ScenarioSpec
+from feedbacksim.scenario.schema import MAX_REPLICATIONS, ScenarioSpec
 from feedbacksim.scenario.sources import (
-    KeyPath,
     Origin,
     SourceMap,
     deep_merge,
     read_source,
     read_text,
+    set_path,
 )
-from feedbacksim.scenario.validation import validate
+from feedbacksim.scenario.validation import check, validate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,54 +41,27 @@ def read_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return read_source(path)[0]
 
 
-# -- overrides -------------------------------------------------------------------------
-def set_path(data: dict[str, Any], path: str, value: Any) -> KeyPath:
-    """Set ``value`` at dotted ``path``; list items by name (``agents.dispatcher.policy``) or index.
-
-    Missing intermediate mappings are created (validation then rejects keys the format does
-    not know); a path through a scalar, or to an agent that does not exist, is an error.
-
-    Returns:
-        The key path that was set, with list items by index.
-    """
-    parts = path.split(".")
-    if not path or any(not p for p in parts):
-        raise ScenarioError(Problem(f"invalid override path {path!r}", override=path))
-    node: Any = data
-    keypath: list[Any] = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            index = _list_index(node, part, path)
-            keypath.append(index)
-            if last:
-                node[index] = value
-                break
-            node = node[index]
-        elif isinstance(node, dict):
-            keypath.append(part)
-            if last:
-                node[part] = value
-                break
-            if part not in node or node[part] is None:
-                node[part] = {}
-            node = node[part]
-        else:
-            where = ".".join(parts[:i])
-            raise ScenarioError(
-                Problem(f"cannot set {path!r}: {where} is not a mapping", where, override=path)
+# -- plugins ----------------------------------------------------------------------------
+def _untrusted_problems(
+    data: dict[str, Any], sources: SourceMap | None, file: str | None, modules: list[str]
+) -> list[Problem]:
+    """One problem per listed plugin module that was not trusted (so not imported)."""
+    listed = data.get("plugins") or []
+    out = []
+    for module in modules:
+        index = listed.index(module)
+        origin = (sources or SourceMap()).origin(("plugins", index))
+        out.append(
+            Problem(
+                f"module {module!r} is code, and is not imported unless you trust it: "
+                f"pass --plugin {module} (or --trust-plugins)",
+                f"plugins.{index}",
+                origin.file or file,
+                origin.line,
+                origin.column,
             )
-    return tuple(keypath)
-
-
-def _list_index(items: list[Any], part: str, path: str) -> int:
-    for index, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == part:
-            return index
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    names = [item.get("name") for item in items if isinstance(item, dict) and "name" in item]
-    raise ScenarioError(Problem(f"no item named {part!r} (known: {names})", override=path))
+        )
+    return out
 
 
 # -- the Scenario object ---------------------------------------------------------------
@@ -108,11 +81,17 @@ class Scenario:
         spec: ScenarioSpec,
         source: Path | None = None,
         sources: SourceMap | None = None,
+        trusted: Sequence[str] | None = None,
+        unchecked: Sequence[str] = (),
     ) -> None:
         self.data = data
         self.spec = spec
         self.source = source
         self.sources = sources or SourceMap()
+        # The plugin modules it may import (None: every module it lists), and what could
+        # not be checked because a listed module was not trusted (then it cannot run).
+        self.trusted = None if trusted is None else list(trusted)
+        self.unchecked = list(unchecked)
         # Dotted-path overrides applied since the file was loaded, in order, so that a run
         # can be reproduced as ``feedbacksim run <source> --set path=value ...``.
         self.overrides: dict[str, Any] = {}
@@ -123,6 +102,8 @@ class Scenario:
         data: dict[str, Any],
         source: str | os.PathLike[str] | None = None,
         sources: SourceMap | None = None,
+        trusted: Sequence[str] | None = None,
+        partial: bool = False,
     ) -> Scenario:
         """Validate ``data`` (a scenario mapping with ``extends`` already resolved).
 
@@ -130,29 +111,48 @@ class Scenario:
             data: the scenario as plain data.
             source: the file it came from, named in problems.
             sources: the origin of each key (problems then carry lines); see :func:`load`.
+            trusted: the plugin modules it may import (None: every one it lists).
+            partial: accept a scenario that lists untrusted plugins, checking everything
+                else (``unchecked`` names the rest); it can be validated, not run.
         """
         file = str(source) if source else None
-        spec, problems = validate(data, sources, file)
-        if problems or spec is None:
+        checked = check(data, sources, file, trusted)
+        problems = checked.problems
+        if checked.untrusted and not partial:
+            problems = [*problems, *_untrusted_problems(data, sources, file, checked.untrusted)]
+        if problems or checked.spec is None:
             raise ScenarioError(problems)
-        return cls(data, spec, Path(source) if source else None, sources)
+        return cls(
+            data,
+            checked.spec,
+            Path(source) if source else None,
+            sources,
+            trusted,
+            checked.unchecked,
+        )
 
     @property
     def name(self) -> str:
         """The scenario's name."""
         return self.spec.name
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+    def with_overrides(
+        self, overrides: Mapping[str, Any], via: str = "(python overrides)"
+    ) -> Scenario:
         """A new Scenario with dotted-path ``overrides`` applied and validated like the file.
 
-        Problems in an overridden value name the override path instead of a line.
+        Problems in an overridden value name the override path instead of a line, and
+        ``via`` says how it was given (the CLI passes ``--set``). ``extends`` cannot be
+        overridden: it is resolved when the file is read.
         """
         data = copy.deepcopy(self.data)
         sources = self.sources.copy()
         for path, value in overrides.items():
-            keypath = set_path(data, path, value)
-            sources.replace(keypath, {keypath: Origin(override=path)})
-        scenario = Scenario.from_dict(data, self.source, sources)
+            keypath = set_path(data, path, value, via)
+            sources.replace(keypath, {keypath: Origin(override=path, via=via)})
+        scenario = Scenario.from_dict(
+            data, self.source, sources, self.trusted, partial=bool(self.unchecked)
+        )
         # A path set again moves to the end, so replaying the dict in order gives this data.
         kept = {k: v for k, v in self.overrides.items() if k not in overrides}
         scenario.overrides = {**kept, **copy.deepcopy(dict(overrides))}
@@ -168,6 +168,11 @@ class Scenario:
         """One replication's Simulation (fresh environment and agents)."""
         from feedbacksim.core.simulation import Simulation
 
+        if self.unchecked:
+            raise ScenarioError(
+                f"scenario {self.name!r} was only partly checked (untrusted plugins); "
+                "load it trusting its plugins to run it"
+            )
         spec = self.spec
         base_dir = self.source.parent if self.source else None
         return Simulation(
@@ -190,18 +195,34 @@ class Scenario:
         **runner_options: Any,
     ) -> Results:
         """Run ``replications`` replications (default: the scenario's) from ``seed``."""
+        n = self.spec.replications if replications is None else replications
+        if not 1 <= n <= MAX_REPLICATIONS:
+            raise ScenarioError(
+                Problem(f"must be between 1 and {MAX_REPLICATIONS:,}, found {n}", "replications")
+            )
         if Scenario.runner is None:
             raise RuntimeError("import feedbacksim to run a scenario")
         return Scenario.runner(
             self,
-            replications=self.spec.replications if replications is None else replications,
+            replications=n,
             seed=self.spec.seed if seed is None else seed,
             **runner_options,
         )
 
 
-def load(path: str | os.PathLike[str], plugins: Sequence[str] = ()) -> Scenario:
+def load(
+    path: str | os.PathLike[str],
+    plugins: Sequence[str] = (),
+    trust_plugins: bool = True,
+    partial: bool = False,
+) -> Scenario:
     """Read, resolve and validate a scenario file; ``plugins`` adds to its ``plugins:`` list.
+
+    A module under ``plugins:`` is code that runs when it is imported. From Python the
+    file's modules are imported (you chose to load it); with ``trust_plugins=False``
+    (what the command line does unless ``--trust-plugins`` is given) only the modules in
+    ``plugins`` are, and a file listing any other is an error, or with ``partial`` a
+    scenario whose ``unchecked`` names what could not be checked (it cannot run).
 
     Raises:
         ScenarioError: every problem of the file (and the files it extends), each with
@@ -210,8 +231,9 @@ def load(path: str | os.PathLike[str], plugins: Sequence[str] = ()) -> Scenario:
     data, sources = read_source(path)
     listed = data.get("plugins")
     if plugins and (listed is None or isinstance(listed, list)):
-        data["plugins"] = [*(listed or []), *plugins]
-    return Scenario.from_dict(data, path, sources)
+        data["plugins"] = [*(listed or []), *(p for p in plugins if p not in (listed or []))]
+    trusted = None if trust_plugins else list(plugins)
+    return Scenario.from_dict(data, path, sources, trusted, partial)
 
 
 def loads(text: str, source: str | os.PathLike[str] = "<string>") -> Scenario:

@@ -25,12 +25,13 @@ KeyPath = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a value was defined: a file position, or the override path that set it."""
+    """Where a value was defined: a file position, or the override path that set it (and how)."""
 
     file: str | None = None
     line: int | None = None
     column: int | None = None
     override: str | None = None
+    via: str = "--set"
 
 
 class SourceMap:
@@ -115,19 +116,37 @@ def _resolve_extends(
     line, column = located.positions[("extends",)]
     if not isinstance(parent, str) or not parent.strip():
         raise _problem(path, f"extends: expected a file name, found {parent!r}", line, column)
+    if Path(parent).suffix.lower() not in (".yaml", ".yml"):
+        raise _problem(
+            path, f"extends: expected a .yaml or .yml scenario file, found {parent!r}", line, column
+        )
     parent_path = path.parent / parent
+    target = _resolve(parent_path)
+    if target.suffix.lower() not in (".yaml", ".yml"):  # e.g. a link to a system file
+        raise _problem(
+            path, f"extends: {parent!r} links to {target}, not a .yaml or .yml file", line, column
+        )
     resolved = _resolve(path)
     if _resolve(parent_path) in (*_chain, resolved):
         cycle = " -> ".join(str(p) for p in (*_chain, resolved, _resolve(parent_path)))
         raise _problem(path, f"extends: cycle: {cycle}", line, column)
-    if not _is_file(parent_path):
+    if not _exists(parent_path):
         raise _problem(
             path,
             f"extends: file not found: {parent_path} (paths are relative to this file)",
             line,
             column,
         )
-    base, base_sources = read_source(parent_path, (*_chain, resolved))
+    try:
+        base, base_sources = read_source(parent_path, (*_chain, resolved))
+    except ScenarioError as exc:
+        (problem,) = exc.problems[:1] or [Problem("")]
+        if problem.file == str(parent_path) and problem.line is None:
+            # The parent could not be read at all: say so where extends names it.
+            raise _problem(
+                path, f"extends: {parent_path}: {problem.message}", line, column
+            ) from None
+        raise
     child = {k: v for k, v in data.items() if k != "extends"}
     del sources.origins[("extends",)]
     return merge(base, base_sources, child, sources)
@@ -140,9 +159,9 @@ def _resolve(path: Path) -> Path:
         return path.absolute()
 
 
-def _is_file(path: Path) -> bool:
+def _exists(path: Path) -> bool:
     try:
-        return path.is_file()
+        return path.exists()
     except (OSError, ValueError):
         return False
 
@@ -181,3 +200,71 @@ def _merge_into(
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``override`` merged into ``base``: mappings merge recursively, everything else replaces."""
     return merge(base, SourceMap(), override, SourceMap())[0]
+
+
+# -- overrides -------------------------------------------------------------------------
+def set_path(data: dict[str, Any], path: str, value: Any, via: str = "--set") -> KeyPath:
+    """Set ``value`` at dotted ``path``; list items by name (``agents.dispatcher.policy``) or index.
+
+    Missing intermediate mappings are created (validation then rejects keys the format does
+    not know); a path through a scalar, or to an agent that does not exist, is an error.
+
+    Returns:
+        The key path that was set, with list items by index.
+    """
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        raise ScenarioError(Problem("invalid override path", override=path, via=via))
+    if parts[0] == "extends":
+        raise ScenarioError(
+            Problem(
+                "cannot be overridden: extends is resolved when the file is read "
+                "(write a file that extends the other instead)",
+                override=path,
+                via=via,
+            )
+        )
+    node: Any = data
+    keypath: list[Any] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part, ".".join(parts[:i]), path, via)
+            keypath.append(index)
+            if last:
+                node[index] = value
+                break
+            node = node[index]
+        elif isinstance(node, dict):
+            keypath.append(part)
+            if last:
+                node[part] = value
+                break
+            if part not in node or node[part] is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            where = ".".join(parts[:i])
+            raise ScenarioError(Problem(f"{where} is not a mapping", override=path, via=via))
+    return tuple(keypath)
+
+
+def _list_index(items: list[Any], part: str, where: str, path: str, via: str) -> int:
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return index
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    names = [str(item["name"]) for item in items if isinstance(item, dict) and "name" in item]
+    if not items:
+        valid = "it is empty"
+    else:
+        valid = "the only index is 0" if len(items) == 1 else f"indexes 0 to {len(items) - 1}"
+        if names:
+            valid += f", or a name: {', '.join(names)}"
+    what = (
+        f"index {part} is not in {where}"
+        if part.isdigit()
+        else f"{where} has no item named {part!r}"
+    )
+    raise ScenarioError(Problem(f"{what} ({valid})", override=path, via=via))

@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedbacksim.errors import Problem, ScenarioError
+from feedbacksim.scenario.schema import MAX_REPLICATIONS
 
 if TYPE_CHECKING:
     from feedbacksim.scenario.scenario import Scenario
 
 SPACES = ("linspace", "logspace", "geomspace")
 DISTRIBUTIONS = ("uniform", "loguniform", "integers")
-MAX_POINTS = 100_000
+MAX_POINTS = 100_000  # per sweep, and per spacing rule or random draw (checked before any is built)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,11 @@ class _Parser:
                 )
                 return None
             start, stop, count = args
+            if count > MAX_POINTS:
+                self.problem(
+                    f"{where}.{space}", f"count {count} is more than the cap of {MAX_POINTS} points"
+                )
+                return None
             if space == "geomspace" and (start <= 0 or stop <= 0):
                 self.problem(f"{where}.{space}", "geomspace needs positive start and stop")
                 return None
@@ -219,12 +225,14 @@ class _Parser:
         n, seed, ranges = raw.get("n"), raw.get("seed", 0), raw.get("ranges")
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             self.problem("random.n", f"expected a count >= 1, found {n!r}")
+        elif n > MAX_POINTS:
+            self.problem("random.n", f"{n} points is more than the cap of {MAX_POINTS}")
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             self.problem("random.seed", f"expected an integer >= 0, found {seed!r}")
         if not isinstance(ranges, Mapping) or not ranges:
             self.problem("random.ranges", "expected a mapping of paths to [low, high]")
             return None
-        if unknown or not isinstance(n, int) or not isinstance(seed, int):
+        if unknown or not isinstance(n, int) or not isinstance(seed, int) or n > MAX_POINTS:
             return None
         draws: list[tuple[str, str, float, float]] = []
         for path, spec in ranges.items():
@@ -278,6 +286,10 @@ def _parse(raw: Any) -> tuple[SweepPlan | None, list[Problem]]:
         not isinstance(replications, int) or isinstance(replications, bool) or replications < 1
     ):
         parser.problem("replications", f"expected a count >= 1, found {replications!r}")
+    elif replications is not None and replications > MAX_REPLICATIONS:
+        parser.problem(
+            "replications", f"{replications} is more than the cap of {MAX_REPLICATIONS:,}"
+        )
     for key, value in raw.items():
         if key == "replications":
             continue
@@ -294,14 +306,77 @@ def _parse(raw: Any) -> tuple[SweepPlan | None, list[Problem]]:
     plan = SweepPlan(tuple(a for a in axes if a is not None), replications)
     size = math.prod(len(a) for a in plan.axes)
     if size > MAX_POINTS:
-        parser.problem("", f"{size} points is more than {MAX_POINTS}")
+        parser.problem("", f"{size} points is more than the cap of {MAX_POINTS}")
         return None, parser.problems
     return plan, []
+
+
+def check_sweep_size(plan: SweepPlan, replications: int, key: str) -> None:
+    """Refuse a sweep that would run more than ``MAX_REPLICATIONS`` replications in all.
+
+    ``key`` names where ``replications`` came from (``sweep.replications``,
+    ``--replications``, ...). The count is arithmetic: nothing is built before it.
+    """
+    points = math.prod(len(a) for a in plan.axes)
+    if points * replications > MAX_REPLICATIONS:
+        raise ScenarioError(
+            Problem(
+                f"{points} points x {replications} replications is more than the cap of "
+                f"{MAX_REPLICATIONS:,} replications in one sweep",
+                keypath=key,
+            )
+        )
 
 
 def sweep_problems(raw: Any) -> list[Problem]:
     """Everything wrong with a ``sweep:`` block (empty when it is valid)."""
     return _parse(raw)[1]
+
+
+def plan_sweep(raw: Any) -> tuple[SweepPlan | None, list[Problem]]:
+    """The plan of a ``sweep:`` block and its problems (the plan is None when there are some)."""
+    return _parse(raw)
+
+
+def path_locations(raw: Any) -> dict[str, tuple[Any, ...]]:
+    """Where each swept path is written in the scenario: ``("sweep", "zip", path)`` etc."""
+    out: dict[str, tuple[Any, ...]] = {}
+    if not isinstance(raw, Mapping):
+        return out
+    for key, value in raw.items():
+        if key == "replications":
+            continue
+        if key == "zip":
+            groups = value if isinstance(value, list) else [value]
+            for i, group in enumerate(groups):
+                prefix = ("sweep", "zip") if isinstance(value, Mapping) else ("sweep", "zip", i)
+                if isinstance(group, Mapping):
+                    out.update({str(p): (*prefix, p) for p in group})
+        elif key == "random":
+            ranges = value.get("ranges") if isinstance(value, Mapping) else None
+            if isinstance(ranges, Mapping):
+                out.update({str(p): ("sweep", "random", "ranges", p) for p in ranges})
+        else:
+            out[str(key)] = ("sweep", key)
+    return out
+
+
+def positions_to_check(axis: Axis, limit: int = 200) -> list[int]:
+    """The positions of ``axis`` whose values a check before the sweep builds a scenario for.
+
+    Every position when there are at most ``limit``; otherwise ``limit`` evenly spaced
+    ones plus, for each numeric path, the positions of its smallest and largest value
+    (so a bound on a parameter is checked exactly).
+    """
+    n = len(axis)
+    if n <= limit:
+        return list(range(n))
+    chosen = set(np.linspace(0, n - 1, limit).round().astype(int).tolist())
+    for i in range(len(axis.paths)):
+        column = [v[i] for v in axis.values]
+        if all(_is_number(v) for v in column):
+            chosen.update((int(np.argmin(column)), int(np.argmax(column))))
+    return sorted(chosen)
 
 
 def parse_sweep(raw: Any) -> SweepPlan:
@@ -315,22 +390,29 @@ def parse_sweep(raw: Any) -> SweepPlan:
 def point_scenarios(scenario: Scenario, points: Sequence[SweepPoint]) -> list[Scenario]:
     """The scenario of every point (the base without its ``sweep:`` block, plus the point's overrides)."""
     base = {k: v for k, v in scenario.to_dict().items() if k != "sweep"}
-    base_scenario = type(scenario).from_dict(base, scenario.source)
+    base_scenario = type(scenario).from_dict(
+        base, scenario.source, scenario.sources, scenario.trusted
+    )
+    locations = path_locations(scenario.spec.sweep)
     out = []
     for point in points:
         try:
-            out.append(base_scenario.with_overrides(point.overrides))
+            out.append(base_scenario.with_overrides(point.overrides, via="sweep"))
         except ScenarioError as exc:
-            raise ScenarioError(
-                [
+            problems = []
+            for p in exc.problems:
+                path = p.override if p.override in locations else next(iter(point.overrides))
+                origin = scenario.sources.origin(locations.get(path, ("sweep",)))
+                problems.append(
                     Problem(
-                        f"{p.message} (at sweep point {point.index}: {point.overrides})",
-                        f"sweep.{p.keypath}" if p.keypath else "sweep",
-                        p.file,
-                        p.line,
-                        p.column,
+                        f"{path} = {point.overrides[path]!r}: "
+                        + (f"{p.keypath}: " if p.keypath and p.keypath != path else "")
+                        + f"{p.message} (sweep point {point.index})",
+                        f"sweep.{path}",
+                        origin.file or p.file,
+                        origin.line,
+                        origin.column,
                     )
-                    for p in exc.problems
-                ]
-            ) from None
+                )
+            raise ScenarioError(problems) from None
     return out

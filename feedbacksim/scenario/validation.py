@@ -14,13 +14,15 @@ override that put it there.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
+import math
 import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,7 @@ import pydantic
 
 from feedbacksim.core.expressions import ExpressionError, parse
 from feedbacksim.core.registry import Component, registry
-from feedbacksim.errors import Problem, suggest
+from feedbacksim.errors import Problem, ScenarioError, suggest
 from feedbacksim.scenario.capabilities import spec_problem
 from feedbacksim.scenario.components import (
     ComponentNotAllowed,
@@ -36,6 +38,7 @@ from feedbacksim.scenario.components import (
     resolve_model,
 )
 from feedbacksim.scenario.schema import (
+    MAX_HORIZON,
     MODULE_PATTERN,
     AgentSpec,
     ComponentSpec,
@@ -47,6 +50,9 @@ from feedbacksim.scenario.schema import (
 from feedbacksim.scenario.sources import KeyPath, SourceMap
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+MAX_NAME_LENGTH = 100
+# A scenario's name names its run directory (runs/<name>-<time>/): one path component.
+_SCENARIO_NAME = re.compile(r"^\w[\w .+()-]*$")
 _MODULE = re.compile(MODULE_PATTERN)
 # A YAML 1.1 float needs a dot and a signed exponent: 1e15 and 1.0e15 are strings.
 _UNREAD_NUMBER = re.compile(r"^[-+]?(\d[\d_]*(\.\d*)?|\.\d+)[eE][-+]?\d+$")
@@ -74,20 +80,56 @@ _BOUNDS = {
 }
 
 
-def validate(
-    data: Any, sources: SourceMap | None = None, file: str | None = None
-) -> tuple[ScenarioSpec | None, list[Problem]]:
-    """The validated spec (None when the document's shape is wrong) and every problem found.
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check` found: the spec, the problems, and what it could not check.
+
+    ``untrusted`` are the modules listed under ``plugins:`` that were not imported (not
+    trusted); ``unchecked`` names each component that needs one of them.
+    """
+
+    spec: ScenarioSpec | None
+    problems: list[Problem]
+    untrusted: list[str]
+    unchecked: list[str]
+
+
+def check(
+    data: Any,
+    sources: SourceMap | None = None,
+    file: str | None = None,
+    trusted: Collection[str] | None = None,
+) -> Checked:
+    """Every problem of a scenario; ``plugins:`` modules are imported only when trusted.
 
     Args:
         data: the scenario mapping, ``extends:`` resolved.
         sources: where each key came from (from :func:`feedbacksim.scenario.sources.read_source`);
             without it, problems carry key paths but no lines.
         file: the file named by problems whose origin is unknown.
+        trusted: the modules (and their submodules) the scenario may import; None trusts
+            every module it lists. A listed module that is not trusted is not imported,
+            and the components that need it are reported as unchecked, not as problems.
     """
-    checker = _Checker(data, sources or SourceMap(), file)
+    checker = _Checker(data, sources or SourceMap(), file, trusted)
     spec = checker.run()
-    return spec, checker.sorted_problems()
+    return Checked(
+        spec,
+        checker.sorted_problems(),
+        [module for _, module in checker.untrusted],
+        list(dict.fromkeys(checker.unchecked)),
+    )
+
+
+def validate(
+    data: Any, sources: SourceMap | None = None, file: str | None = None
+) -> tuple[ScenarioSpec | None, list[Problem]]:
+    """The validated spec (None when the document's shape is wrong) and every problem found.
+
+    Every module listed under ``plugins:`` is imported; see :func:`check` to choose.
+    """
+    checked = check(data, sources, file)
+    return checked.spec, checked.problems
 
 
 def found(value: Any) -> str:
@@ -199,6 +241,8 @@ def _describe(err: Any, where: KeyPath) -> tuple[str | None, str]:
         return _EXPECTED[kind], f"expected {_EXPECTED[kind]}, found {found(value)}"
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, f"expected a finite number, found {found(value)}"
         if where == ("horizon",) and kind == "less_than_equal":
             return None, (
                 f"too large to simulate: at most {ctx[key]:g} time units, found {found(value)}"
@@ -250,11 +294,24 @@ class _World:
 class _Checker:
     """Collects the problems of one resolved scenario."""
 
-    def __init__(self, data: Any, sources: SourceMap, file: str | None) -> None:
+    def __init__(
+        self, data: Any, sources: SourceMap, file: str | None, trusted: Collection[str] | None
+    ) -> None:
         self.data = data
         self.sources = sources
         self.file = file
+        self.trusted = None if trusted is None else list(trusted)
         self.problems: list[Problem] = []
+        self.untrusted: list[tuple[int, str]] = []
+        self.unchecked: list[str] = []
+
+    def not_checked(self, loc: KeyPath, what: str, module: str | None = None) -> bool:
+        """Note ``what`` as unchecked when it may come from an untrusted plugin (True if so)."""
+        modules = [m for _, m in self.untrusted]
+        if not modules or (module is not None and not _listed(module, modules)):
+            return False
+        self.unchecked.append(f"{render_keypath(loc, self.data)} {what}")
+        return True
 
     # -- reporting -----------------------------------------------------------------------
     def add(self, loc: KeyPath, message: str) -> None:
@@ -267,6 +324,7 @@ class _Checker:
                 origin.line,
                 origin.column,
                 origin.override,
+                origin.via,
             )
         )
 
@@ -328,24 +386,109 @@ class _Checker:
             self.add((), f"a scenario must be a mapping (key: value), found {found(self.data)}")
             return None
         spec = self.shape(ScenarioSpec, self.data, ())
+        self.name()
         plugins = self.import_plugins()
         env = self.environment(plugins)
+        self.trace_size(env)
         self.agents(plugins, env)
         self.analyzers(plugins, env)
         self.stop_when(env)
         self.sweep()
         return spec
 
+    def name(self) -> None:
+        """The name becomes a directory name: no separators, no leading dot, bounded length."""
+        name = self.data.get("name")
+        if not isinstance(name, str) or not name:
+            return  # reported by the shape check
+        if len(name) > MAX_NAME_LENGTH:
+            self.add(
+                ("name",),
+                f"at most {MAX_NAME_LENGTH} characters (the run directory is named after it), "
+                f"found {len(name)}",
+            )
+        elif not _SCENARIO_NAME.match(name):
+            self.add(
+                ("name",),
+                "names the run directory, so it may hold only letters, digits, spaces and "
+                f". _ - + ( ), starting with a letter or digit; found {name!r}",
+            )
+
     def sweep(self) -> None:
         """The ``sweep:`` block (grids, zips, random sampling), checked by the sweep planner."""
-        from feedbacksim.scenario.sweep_block import sweep_problems
+        from feedbacksim.scenario.sweep_block import path_locations, plan_sweep
 
         raw = self.data.get("sweep")
         if not raw:
             return
-        for problem in sweep_problems(raw):
+        plan, problems = plan_sweep(raw)
+        locations = sorted(path_locations(raw).items(), key=lambda item: -len(item[0]))
+        for problem in problems:
             where = problem.keypath.removeprefix("sweep").removeprefix(".")
-            self.add(("sweep", where) if where else ("sweep",), problem.message)
+            # The longest swept path the problem is under gives the line; the rest is the key.
+            loc = next(
+                (
+                    (*at, *where[len(path) :].lstrip(".").split(".")) if where != path else at
+                    for path, at in locations
+                    if where == path or where.startswith(path + ".")
+                ),
+                ("sweep", *where.split(".")) if where else ("sweep",),
+            )
+            self.add(loc, problem.message)
+        if plan is None or not plan.axes:
+            return
+        self.sweep_size(plan)
+        if self.untrusted:
+            self.unchecked.append("sweep values (the scenario needs an untrusted plugin)")
+        elif not self.problems:  # a point is judged against a valid base, else it misleads
+            self.sweep_points(plan)
+
+    def sweep_size(self, plan: Any) -> None:
+        from feedbacksim.scenario.sweep_block import check_sweep_size
+
+        replications = plan.replications or self.data.get("replications", 1)
+        if not isinstance(replications, int) or isinstance(replications, bool):
+            return  # reported by the shape check
+        loc = ("sweep", "replications") if plan.replications else ("replications",)
+        try:
+            check_sweep_size(plan, replications, ".".join(map(str, loc)))
+        except ScenarioError as exc:
+            self.add(loc, exc.problems[0].message)
+
+    def sweep_points(self, plan: Any) -> None:
+        """Each axis value applied to the scenario and checked like the file: paths, types, bounds.
+
+        The sweep builds every point the same way before it simulates; here each axis is
+        checked on its own (see :func:`feedbacksim.run.sweep.positions_to_check`), and only its
+        first bad value is reported.
+        """
+        from feedbacksim.scenario.sources import set_path
+        from feedbacksim.scenario.sweep_block import path_locations, positions_to_check
+
+        base = {k: v for k, v in self.data.items() if k != "sweep"}
+        locations = path_locations(self.data.get("sweep"))
+        for axis in plan.axes:
+            for position in positions_to_check(axis):
+                overrides = dict(zip(axis.paths, axis.values[position], strict=True))
+                data = copy.deepcopy(base)
+                problems: list[Problem] = []
+                for path, value in overrides.items():
+                    try:
+                        set_path(data, path, value, via="sweep")
+                    except ScenarioError as exc:
+                        problems = exc.problems
+                        break
+                else:
+                    problems = check(data, trusted=self.trusted).problems
+                if problems:
+                    p = problems[0]
+                    path = p.override if p.override and p.override in overrides else axis.paths[0]
+                    key = f"{p.keypath}: " if p.keypath and p.keypath != path else ""
+                    self.add(
+                        locations.get(path, ("sweep",)),
+                        f"{path} = {overrides[path]!r}: {key}{p.message}",
+                    )
+                    break
 
     def import_plugins(self) -> list[str]:
         raw = self.data.get("plugins")
@@ -355,6 +498,9 @@ class _Checker:
         for i, module in enumerate(raw):
             if not isinstance(module, str) or not _MODULE.match(module):
                 continue  # reported by the shape check
+            if self.trusted is not None and not _listed(module, self.trusted):
+                self.untrusted.append((i, module))
+                continue
             try:
                 importlib.import_module(module)
             except Exception as exc:  # a plugin's own import may raise anything
@@ -366,6 +512,8 @@ class _Checker:
     def component(self, category: str, kind: str, loc: KeyPath, plugins: list[str]) -> Any:
         """The registered component ``kind``, or None after reporting why it cannot be used."""
         kinds = registry.kinds(category)
+        if kind not in kinds and self.not_checked(loc, repr(kind)):
+            return None
         if kind not in kinds:
             hint = suggest(kind, kinds)
             message = f"unknown {category} kind {kind!r}" + (
@@ -377,6 +525,8 @@ class _Checker:
             return None
         component = registry.get(category, kind)
         module = _plugin_module(component)
+        if module is not None and self.not_checked(loc, repr(kind), module):
+            return None
         if module is not None and not _listed(module, plugins):
             self.add(
                 loc,
@@ -417,7 +567,43 @@ class _Checker:
                 check_data({**component.defaults(), **params}, base_dir)
             except (ValueError, OSError, ImportError) as exc:
                 self.add(("environment", "params"), str(exc))
-        return _World(component, None if params is None else {**component.defaults(), **params})
+        if params is None:
+            return _World(component, None)
+        params = {**component.defaults(), **params}
+        self.array_cells(component, params)
+        return _World(component, params)
+
+    def trace_size(self, env: _World | None) -> None:
+        """Refuse a horizon whose trace (each metric once per time unit) exceeds the cap."""
+        from feedbacksim.core.environment import MAX_ARRAY_CELLS
+
+        horizon = self.data.get("horizon")
+        if env is None or not _is_positive_number(horizon):
+            return
+        metrics = max(1, len(env.component.cls.metrics))
+        values = math.ceil(horizon) * metrics
+        if values > MAX_ARRAY_CELLS:
+            self.add(
+                ("horizon",),
+                f"{horizon:g} time units x {metrics} metrics recorded each time unit is "
+                f"{values:,} trace values per replication, more than the cap of "
+                f"{MAX_ARRAY_CELLS:,} (about 400 MB)",
+            )
+
+    def array_cells(self, component: Component, params: dict[str, Any]) -> None:
+        """Refuse a world whose arrays its parameters make larger than ``MAX_ARRAY_CELLS``."""
+        from feedbacksim.core.environment import MAX_ARRAY_CELLS
+
+        cells = getattr(component.cls, "array_cells", None)
+        for keys, count in (cells(params) if cells else {}).items():
+            if count > MAX_ARRAY_CELLS:
+                first = keys.split(" ")[0]
+                loc = ("environment", "params", first) if first in params else ("environment",)
+                self.add(
+                    loc,
+                    f"{keys} = {count:,} array cells is more than the cap of "
+                    f"{MAX_ARRAY_CELLS:,} (about 400 MB)",
+                )
 
     def agents(self, plugins: list[str], env: _World | None) -> None:
         raw = self.data.get("agents")
@@ -451,8 +637,19 @@ class _Checker:
                 first[name] = i
             model = _quiet(ComponentSpec, item.get("model"))
             if model is not None:
+                before = len(self.problems)
                 self.model(model, loc, plugins)
-                cannot = env and spec_problem(env.component, model.kind, model.params, plugins)
+                try:
+                    cannot = (
+                        env
+                        and len(self.problems) == before
+                        and spec_problem(env.component, model.kind, model.params, plugins)
+                    )
+                except Exception:  # noqa: BLE001  (a malformed meta-estimator cannot be inspected)
+                    cannot = (
+                        f"{model.kind} with these parameters cannot be inspected, so it cannot "
+                        "score cases (a pipeline without a final model?)"
+                    )
                 if cannot:
                     self.add((*loc, "model", "kind"), cannot)
             for block, category in (("policy", "policy"), ("gate", "gate")):
@@ -490,6 +687,8 @@ class _Checker:
             if component is not None:
                 self.params(component, spec.params, (*loc, "model", "params"))
             return
+        if self.not_checked((*loc, "model", "kind"), repr(kind), kind.rpartition(".")[0]):
+            return
         try:
             component = resolve_model(kind, plugins)
         except (KeyError, ComponentNotAllowed) as exc:
@@ -510,11 +709,10 @@ class _Checker:
 
     def estimator_values(self, cls: type, params: Mapping[str, Any], loc: KeyPath) -> None:
         """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``)."""
-        validate = getattr(cls, "_validate_params", None)
-        if validate is None:
-            return
         try:
-            cls(**params)._validate_params()
+            estimator = cls(**params)
+            if getattr(cls, "_validate_params", None) is not None:
+                estimator._validate_params()
         except (ValueError, TypeError) as exc:
             message = str(exc).split("\n")[0]
             key = next((k for k in params if repr(k) in message or f"'{k}'" in message), None)
@@ -571,6 +769,15 @@ class _Checker:
             f"metric {metric!r} is not recorded by the {env.kind} world{hint}; "
             f"it records: {', '.join(recorded)}",
         )
+
+
+def _is_positive_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 < value <= MAX_HORIZON  # a larger one is reported by the shape check
+    )
 
 
 def _quiet(model: type[pydantic.BaseModel], value: Any) -> Any:

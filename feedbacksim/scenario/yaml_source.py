@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "format_keypath",
     "load_yaml",
     "load_yaml_text",
+    "load_yaml_value",
 ]
 
 KeyPath = tuple[Any, ...]
@@ -45,6 +47,7 @@ KeyPath = tuple[Any, ...]
 _T = "tag:yaml.org,2002:"
 _MAX_DEPTH = 200
 _MAX_ALIAS_NODES = 100_000
+MAX_FILE_BYTES = 8 * 2**20  # a scenario file (or a file it extends) is at most 8 MiB
 
 
 class YamlSourceError(ValueError):
@@ -260,21 +263,54 @@ def load_yaml_text(text: str, path: str | None = None) -> Located:
     return Located(data=data, positions=builder.positions, path=path)
 
 
+def load_yaml_value(text: str, what: str) -> Any:
+    """One YAML value written on a command line (``--set path=VALUE``), read like a file's.
+
+    The same rules as a file apply (safe tags only, timestamps stay strings, bounded
+    nesting); an empty text is null.
+
+    Raises:
+        YamlSourceError: with ``what`` (e.g. ``--set horizon=[1,``) as its source and a
+            one-line message.
+    """
+    node = _compose(text, what)
+    if node is None:
+        return None
+    return _Builder(what).build(node, ())
+
+
 def load_yaml(path: str | os.PathLike[str]) -> Located:
     """Read and parse a UTF-8 YAML file (a leading BOM is allowed).
 
     Raises:
-        YamlSourceError: if the file is missing/unreadable, not UTF-8 (located at the
-            first bad byte), or invalid as described in :func:`load_yaml_text`.
+        YamlSourceError: if the file is missing/unreadable, not a regular file, larger
+            than ``MAX_FILE_BYTES``, not UTF-8 (located at the first bad byte), or invalid
+            as described in :func:`load_yaml_text`.
     """
     name = os.fspath(path)
     try:
-        with open(name, "rb") as handle:
-            raw = handle.read()
+        # Non-blocking, so that opening a FIFO does not wait for a writer; a regular file
+        # reads the same either way.
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise YamlSourceError(name, None, None, "file not found") from None
-    except OSError as exc:
-        raise YamlSourceError(name, None, None, f"cannot read file: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise YamlSourceError(name, None, None, f"cannot read file: {reason}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise YamlSourceError(
+            name, None, None, "not a regular file (a directory, device or pipe is not a scenario)"
+        )
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise YamlSourceError(name, None, None, f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlSourceError(
+            name, None, None, f"file is larger than the cap of {MAX_FILE_BYTES // 2**20} MiB"
+        )
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
     try:

@@ -3,7 +3,9 @@
 A run is reproducible from four things: the scenario file, the overrides applied to it
 (``Scenario.overrides``, in order), the seed and the number of replications. Values are
 written as YAML flow scalars, which is how ``--set`` reads them back, so the command
-reruns exactly the same scenario.
+reruns exactly the same scenario. Its exit code follows the command line's contract
+(:class:`feedbacksim.errors.ExitCode`): 0 the verdict passes, 1 the design fails, 2 the
+scenario is invalid, 3 no verdict could be reached.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from feedbacksim.scenario.scenario import read_scenario_file
+from feedbacksim.scenario.yaml_source import load_yaml_value
 
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
@@ -34,7 +36,7 @@ def format_value(value: Any) -> str:
         raise ValueError(f"cannot write {value!r} as a --set value") from None
     text = text.strip()
     text = text.removesuffix("...").strip()
-    if yaml.safe_load(text) != plain:
+    if load_yaml_value(text, "--set") != plain:
         raise ValueError(f"{value!r} does not read back equal from --set text {text!r}")
     return text
 
@@ -46,12 +48,6 @@ def _display_path(source: Path) -> str:
         return str(absolute.relative_to(Path.cwd()))
     except ValueError:
         return str(absolute)
-
-
-def _extra_plugins(scenario: Scenario, source: Path) -> list[str]:
-    """Plugins the scenario uses that its file does not list (given to ``load``)."""
-    listed = read_scenario_file(source).get("plugins") or []
-    return [p for p in scenario.spec.plugins if p not in listed]
 
 
 def scenario_command(scenario: Scenario, seed: int, replications: int) -> str:
@@ -67,7 +63,9 @@ def scenario_command(scenario: Scenario, seed: int, replications: int) -> str:
             "load it with feedbacksim.load(path) to get a reproduction command"
         )
     args = ["feedbacksim", "run", _display_path(source)]
-    for plugin in _extra_plugins(scenario, source):
+    # The command line imports a plugin module only when it is named (a file's plugins:
+    # list is not trusted on its own), so every module the scenario uses is named here.
+    for plugin in scenario.spec.plugins:
         args += ["--plugin", plugin]
     for path, value in scenario.overrides.items():
         args += ["--set", f"{path}={format_value(value)}"]

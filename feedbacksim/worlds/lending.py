@@ -29,7 +29,7 @@ not; scores still change only for approved applicants.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
@@ -142,6 +142,17 @@ class LendingWorld(Environment):
         self.band = band
         self.auc_sample = auc_sample
         self.agent = agent
+
+    @classmethod
+    def array_cells(cls, params: dict[str, Any]) -> dict[str, int]:
+        """The population's scores, and each day's and each quality sample's features."""
+        width = 1 + params.get("noise_features", 0)
+        return {
+            "population_size": params.get("population_size", 0),
+            "applicants_per_day * (1 + noise_features)": params.get("applicants_per_day", 0)
+            * width,
+            "auc_sample * (1 + noise_features)": params.get("auc_sample", 0) * width,
+        }
 
     @classmethod
     def check_params(cls, params: dict) -> None:

@@ -203,6 +203,16 @@ class RecommenderWorld(Environment):
         self.agent = agent
 
     @classmethod
+    def array_cells(cls, params: dict[str, Any]) -> dict[str, int]:
+        """Scores of every user for every item, and each side's attribute vectors."""
+        users, items, attributes = params["n_users"], params["n_items"], params["n_attributes"]
+        return {
+            "n_users * n_items": users * items,
+            "n_users * n_attributes": users * attributes,
+            "n_items * n_attributes": items * attributes,
+        }
+
+    @classmethod
     def check_params(cls, params: dict) -> None:
         if params.get("slate_size", 10) > params.get("n_items", 1000):
             raise ValueError("slate_size must not exceed n_items")
