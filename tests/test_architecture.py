@@ -160,3 +160,11 @@ def test_worlds_see_agents_only_through_their_views() -> None:
                 if reaches_sim_agents or node.attr in FORBIDDEN_IN_WORLDS:
                     offenders.append(f"{path.name}:{node.lineno}: .{node.attr}")
     assert offenders == []
+
+
+def test_the_entry_point_group_keeps_its_published_name() -> None:
+    # Installed packages register components under this group; moving modules must not
+    # rename it (docs/scenarios.md, DESIGN).
+    from feedbacksim.core.registry import ENTRY_POINT_GROUP
+
+    assert ENTRY_POINT_GROUP == "feedbacksim.components"

@@ -21,7 +21,7 @@ import pydantic
 from feedbacksim.errors import suggest
 
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
-ENTRY_POINT_GROUP = "feedbacksim.scenario.components"
+ENTRY_POINT_GROUP = "feedbacksim.components"  # the entry-point group, not a module path
 
 T = TypeVar("T", bound=type)
 
@@ -133,7 +133,7 @@ class Registry:
         return [c for cat in CATEGORIES for _, c in sorted(self._components[cat].items())]
 
     def load_entry_points(self) -> None:
-        """Import installed packages' components (entry-point group ``feedbacksim.scenario.components``)."""
+        """Import installed packages' components (entry-point group ``feedbacksim.components``)."""
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
