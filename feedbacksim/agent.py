@@ -14,17 +14,20 @@ import copy
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from sklearn.base import clone, is_classifier
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from feedbacksim.cases import Batch, Decision, Observations
+from feedbacksim.lazy_import import lazy_function
 from feedbacksim.policies import Policy
 from feedbacksim.seeding import named_generator
 from feedbacksim.training_data import TrainingData, WindowKind
 
 if TYPE_CHECKING:
     from feedbacksim.simulation import Simulation
+
+# scikit-learn is imported when a model is first scored or refitted, not at start-up.
+clone = lazy_function("sklearn.base", "clone")
+is_classifier = lazy_function("sklearn.base", "is_classifier")
+check_is_fitted = lazy_function("sklearn.utils.validation", "check_is_fitted")
 
 RetrainMode = Literal["auto", "refit", "incremental"]
 
@@ -49,6 +52,8 @@ def _unseeded(model: Any) -> bool:
 
 def is_fitted(model: Any) -> bool:
     """Whether ``model`` can predict (scikit-learn's own check)."""
+    from sklearn.exceptions import NotFittedError
+
     try:
         check_is_fitted(model)
     except NotFittedError:

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from feedbacksim.errors import ScenarioError
+from feedbacksim.lazy_import import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 if TYPE_CHECKING:
     from feedbacksim.executors import Executor

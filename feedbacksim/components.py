@@ -8,14 +8,6 @@ from __future__ import annotations
 
 import importlib
 
-from sklearn.base import BaseEstimator
-
-import feedbacksim.analyzers  # noqa: F401  (registers built-in analyzers)
-import feedbacksim.gates  # noqa: F401  (registers built-in deployment gates)
-import feedbacksim.group_policies  # noqa: F401  (registers per-group threshold policies)
-import feedbacksim.models  # noqa: F401  (registers built-in models)
-import feedbacksim.policies  # noqa: F401  (registers built-in policies)
-import feedbacksim.worlds  # noqa: F401  (registers built-in worlds)
 from feedbacksim.agent import Agent
 from feedbacksim.analyzers.base import Analyzer
 from feedbacksim.environment import Environment
@@ -52,6 +44,8 @@ def resolve_model(kind: str, plugins: list[str]) -> Component:
             f"model {kind!r}: module {module_name!r} is not allowed; list it under 'plugins:' "
             f"(or pass --plugin {module_name}) to import it"
         )
+    from sklearn.base import BaseEstimator
+
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:

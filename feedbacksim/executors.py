@@ -53,6 +53,7 @@ def limit_worker_threads() -> None:
         return
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
+    import numpy  # noqa: F401  (loads its BLAS now, under the limits, whatever runs first)
     from threadpoolctl import threadpool_limits
 
     _thread_limits = threadpool_limits(limits=1)

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.analyzers.base import Analyzer, Finding, plain
+from feedbacksim.lazy_import import lazy_module
 from feedbacksim.statistics import wilson_interval
 from feedbacksim.trace import Trace
+
+pd = lazy_module("pandas")
 
 if TYPE_CHECKING:
     from feedbacksim.scenario import Scenario

@@ -1,4 +1,4 @@
-"""The run directory: findings.json, metrics (CSV, and Parquet when pyarrow is installed), manifest.json."""
+"""The run directory: findings.json, metrics.parquet (metrics.csv on request), manifest.json."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from feedbacksim.exports import write_metrics
 from feedbacksim.files import atomic_write_text
-from feedbacksim.results import Results
+
+if TYPE_CHECKING:
+    from feedbacksim.results import Results
 
 VERSIONED_PACKAGES = (
     "feedbacksim",
@@ -61,45 +63,6 @@ def manifest(
     }
 
 
-def write_metrics(results: Results, directory: Path) -> None:
-    """metrics.csv (and metrics.parquet with pyarrow), one replication at a time.
-
-    Traces are read one by one (from the run directory when the run has one) and appended,
-    so writing never holds more than one replication's frame in memory.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        pa = pq = None
-    csv_fd, csv_tmp = tempfile.mkstemp(dir=directory, prefix=".metrics.csv.", suffix=".tmp")
-    parquet_tmp = directory / ".metrics.parquet.tmp"
-    writer = None
-    try:
-        with os.fdopen(csv_fd, "w", encoding="utf-8", newline="") as handle:
-            for i in range(results.replications):
-                frame = results.trace(i).to_frame()
-                frame.insert(0, "replication", i)
-                frame.to_csv(handle, index=False, header=i == 0, float_format="%.10g")
-                if pq is not None:
-                    table = pa.Table.from_pandas(frame, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(parquet_tmp, table.schema)
-                    writer.write_table(table)
-        os.chmod(csv_tmp, 0o644)
-        os.replace(csv_tmp, directory / "metrics.csv")
-        if writer is not None:
-            writer.close()
-            writer = None
-            os.replace(parquet_tmp, directory / "metrics.parquet")
-    finally:
-        if writer is not None:
-            writer.close()
-        for leftover in (Path(csv_tmp), parquet_tmp):
-            if leftover.exists():
-                leftover.unlink()
-
-
 def write_json(path: Path, document: Any) -> None:
     """``document`` as indented JSON, written atomically."""
     atomic_write_text(path, json.dumps(document, indent=2, default=str))
@@ -110,10 +73,11 @@ def write_run(
     directory: Path,
     command: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    csv: bool = False,
 ) -> Path:
-    """Write findings.json, metrics.csv (and metrics.parquet with pyarrow) and manifest.json."""
+    """Write findings.json, metrics.parquet (and metrics.csv when ``csv``) and manifest.json."""
     directory.mkdir(parents=True, exist_ok=True)
     write_json(directory / "findings.json", results.to_json())
-    write_metrics(results, directory)
+    write_metrics(results, directory, csv=csv)
     write_json(directory / "manifest.json", manifest(results, command, extra))
     return directory

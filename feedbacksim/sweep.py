@@ -37,15 +37,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.errors import Problem, ScenarioError
+from feedbacksim.lazy_import import lazy_module
 
 if TYPE_CHECKING:
     from feedbacksim.executors import Executor
     from feedbacksim.progress import Progress
     from feedbacksim.results import Results
     from feedbacksim.scenario import Scenario
+
+pd = lazy_module("pandas")
 
 RESERVED = ("replications", "zip", "random")
 SPACES = ("linspace", "logspace", "geomspace")

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from feedbacksim.lazy_import import lazy_module
+
+pd = lazy_module("pandas")
 
 FRAME_COLUMNS = ["time", "metric", "group", "value"]
 EVENT_COLUMNS = ["time", "kind", "source", "detail"]

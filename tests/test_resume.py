@@ -116,15 +116,19 @@ def test_cli_run_writes_replications_metrics_and_resumes(policing_path, tmp_path
     out = tmp_path / "run"
     args = ["run", str(policing_path), "--replications", "3", "--set", "horizon=80",
             "--executor", "serial", "--quiet"]  # fmt: skip
-    assert main([*args, "--out", str(out)]) in (0, 1)
+    assert main([*args, "--csv", "--out", str(out)]) in (0, 1)
     assert sorted(p.name for p in (out / "replications").iterdir()) == [
         "rep-000000.npz", "rep-000001.npz", "rep-000002.npz"
     ]  # fmt: skip
-    metrics = pd.read_csv(out / "metrics.csv")
+    metrics = pd.read_parquet(out / "metrics.parquet")
     assert (
         len(metrics) == 3 * 80 * metrics["metric"].nunique() * 2
         and metrics["replication"].max() == 2
     )
-    first = (out / "metrics.csv").read_text()
-    assert main([*args, "--resume", str(out)]) in (0, 1)
-    assert (out / "metrics.csv").read_text() == first
+    # The CSV asked for holds the same table (values to 10 significant digits).
+    csv = pd.read_csv(out / "metrics.csv", keep_default_na=False, dtype={"group": str})
+    pd.testing.assert_frame_equal(csv, metrics, check_exact=False, rtol=1e-9, check_dtype=False)
+    first = (out / "metrics.parquet").read_bytes(), (out / "metrics.csv").read_text()
+    assert main([*args, "--csv", "--resume", str(out)]) in (0, 1)
+    assert ((out / "metrics.parquet").read_bytes(), (out / "metrics.csv").read_text()) == first
+    assert not list(out.glob(".metrics*"))  # no temporary file left behind

@@ -166,7 +166,7 @@ def test_plugin_scenario_from_the_command_line(tmp_path):
     assert "listed under 'plugins:' (or pass --plugin MODULE)" in refused.stderr
     allowed = cli("run", TOY, "--out", tmp_path / "run")
     assert allowed.returncode == 0, allowed.stderr
-    assert (tmp_path / "run" / "metrics.csv").is_file()
+    assert (tmp_path / "run" / "metrics.parquet").is_file()
 
 
 def test_stop_when_ends_a_replication_early():

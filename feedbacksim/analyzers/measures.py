@@ -36,13 +36,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import wasserstein_distance
 
 from feedbacksim.agent import model_scores
 from feedbacksim.errors import ScenarioError
+from feedbacksim.lazy_import import lazy_function
 from feedbacksim.quality import QUALITY_METRICS
 from feedbacksim.seeding import named_generator
 from feedbacksim.statistics import psi
+
+wasserstein_distance = lazy_function("scipy.stats", "wasserstein_distance")
 
 if TYPE_CHECKING:
     from feedbacksim.agent import Agent

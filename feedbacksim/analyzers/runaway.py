@@ -6,12 +6,14 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import kendalltau
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
+from feedbacksim.lazy_import import lazy_function
 from feedbacksim.registry import register
 from feedbacksim.statistics import mann_kendall_ar1
 from feedbacksim.trace import Trace
+
+kendalltau = lazy_function("scipy.stats", "kendalltau")
 
 MIN_POINTS = 20
 MIN_WINDOW = 50

@@ -14,6 +14,7 @@ import math
 import platform
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -24,10 +25,10 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
-from feedbacksim.compare import Comparison, compare, comparison_figure
 from feedbacksim.errors import ScenarioError
-from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.scenario import load
+
+if TYPE_CHECKING:
+    from feedbacksim.compare import Comparison
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -97,6 +98,10 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
 
 def handle(args: argparse.Namespace) -> int:
     """Run both designs; exit 0 when B is at least as good as A, 1 otherwise."""
+    from feedbacksim.compare import compare, comparison_figure
+    from feedbacksim.rundir import default_run_dir, package_versions, write_json
+    from feedbacksim.scenario import load
+
     if args.b is None and not args.overrides:
         raise ScenarioError("compare needs a second scenario or --set overrides for the variant")
     a = load(args.a, plugins=args.plugins)

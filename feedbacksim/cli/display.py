@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
-from feedbacksim.results import Results
+if TYPE_CHECKING:
+    from feedbacksim.results import Results
 
 
 def _estimate(summary) -> str:

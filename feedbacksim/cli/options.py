@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.scenario import Scenario, load
+
+if TYPE_CHECKING:
+    from feedbacksim.scenario import Scenario
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +62,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def load_scenario(path: str, args: argparse.Namespace) -> Scenario:
     """Load ``path`` and apply the command's ``--plugin`` and ``--set`` options."""
+    from feedbacksim.scenario import load
+
     scenario = load(path, plugins=getattr(args, "plugins", []))
     overrides = parse_overrides(getattr(args, "overrides", []))
     return scenario.with_overrides(overrides) if overrides else scenario

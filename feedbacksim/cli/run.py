@@ -11,7 +11,6 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.rundir import default_run_dir, write_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +18,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run a scenario and print its verdict")
     parser.add_argument("scenario", help="scenario YAML file")
     add_execution_options(parser)
+    parser.add_argument(
+        "--csv",
+        action="store_true",
+        help="also write metrics.csv (metrics.parquet is always written)",
+    )
     add_scenario_options(parser)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
+    from feedbacksim.rundir import default_run_dir, write_run
+
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
     results = scenario.run(replications=args.replications, seed=args.seed, **options)
@@ -32,6 +38,7 @@ def handle(args: argparse.Namespace) -> int:
         results,
         options["directory"],
         extra={"executor": options["executor"], "workers": options["workers"]},
+        csv=args.csv,
     )
     print_verdict(results)
     print(f"results: {out}")

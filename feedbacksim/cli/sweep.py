@@ -12,6 +12,7 @@ import argparse
 import platform
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -22,10 +23,9 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.files import atomic_write_text
-from feedbacksim.phase import phase_diagram
-from feedbacksim.rundir import default_run_dir, package_versions, write_json
-from feedbacksim.sweep import SweepResults, run_sweep
+
+if TYPE_CHECKING:
+    from feedbacksim.sweep import SweepResults
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +61,11 @@ def sweep_table(sweep: SweepResults) -> Table:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
+    from feedbacksim.files import atomic_write_text
+    from feedbacksim.phase import phase_diagram
+    from feedbacksim.rundir import default_run_dir, package_versions, write_json
+    from feedbacksim.sweep import run_sweep
+
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
     out = options["directory"]

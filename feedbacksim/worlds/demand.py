@@ -27,12 +27,14 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy import stats
 
 from feedbacksim.cases import Batch, Decision, Observations
 from feedbacksim.environment import Environment
+from feedbacksim.lazy_import import lazy_module
 from feedbacksim.policies import Policy
 from feedbacksim.registry import register
+
+stats = lazy_module("scipy.stats")
 
 # Mean units a day: from a slow seller (a few a year) up to what a Poisson draw can hold;
 # a level of 0 or a subnormal one makes the forecast ratio (forecast / expected) overflow.

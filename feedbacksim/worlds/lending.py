@@ -33,12 +33,15 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy.special import expit, ndtri
-from sklearn.metrics import roc_auc_score
 
 from feedbacksim.cases import Batch, Observations
 from feedbacksim.environment import Environment
+from feedbacksim.lazy_import import lazy_function
 from feedbacksim.registry import register
+
+expit = lazy_function("scipy.special", "expit")
+ndtri = lazy_function("scipy.special", "ndtri")
+roc_auc_score = lazy_function("sklearn.metrics", "roc_auc_score")
 
 Positive = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -33,10 +33,10 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
 from feedbacksim.cases import Batch, Decision, Observations
 from feedbacksim.environment import Environment
+from feedbacksim.estimator import Regressor
 from feedbacksim.policies import Policy
 from feedbacksim.registry import register
 
@@ -56,7 +56,7 @@ class SetValuePolicy(Policy):
 
 
 @register("model", "repricer")
-class RepricingRule(RegressorMixin, BaseEstimator):
+class RepricingRule(Regressor):
     """A repricing rule: the competitor's price (first feature) times ``factor``.
 
     It does not learn (``fit`` keeps the rule). ``max_price``, when set, is a guardrail
