@@ -37,11 +37,11 @@ from pydantic import Field
 from feedbacksim.cases import Batch, Observations
 from feedbacksim.environment import Environment
 from feedbacksim.lazy_import import lazy_function
+from feedbacksim.quality import auc as roc_auc
 from feedbacksim.registry import register
 
 expit = lazy_function("scipy.special", "expit")
 ndtri = lazy_function("scipy.special", "ndtri")
-roc_auc_score = lazy_function("sklearn.metrics", "roc_auc_score")
 
 Positive = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -349,5 +349,5 @@ class LendingWorld(Environment):
         for g in range(self.n_groups):
             mine = groups == g
             if np.unique(repaid[mine]).shape[0] == 2:
-                auc[g] = roc_auc_score(repaid[mine], scores[mine])
+                auc[g] = roc_auc(repaid[mine], scores[mine])
         self.record("group_auc", auc)
