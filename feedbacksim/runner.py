@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedbacksim.analyzers.base import Finding
+from feedbacksim.batched import batch_tasks, batchable, replicate_batch
 from feedbacksim.errors import ScenarioError
 from feedbacksim.executors import Executor, make_executor
 from feedbacksim.progress import Progress
@@ -105,9 +106,14 @@ def run_points(
     progress = progress or Progress()
     total = len(scenarios) * replications
     progress.start(total, total - len(todo))
-    tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
+    if all(batchable(s) for s in scenarios):  # the replication axis: R replications at once
+        batches = batch_tasks(payloads, todo, seeds, executor.workers)
+        done = (r for b in executor.imap_unordered(replicate_batch, batches) for r in b)
+    else:
+        tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
+        done = executor.imap_unordered(replicate, tasks)
     try:
-        for point, index, arrays, found in executor.imap_unordered(replicate, tasks):
+        for point, index, arrays, found in done:
             if stores is not None:
                 stores[point].write(index, arrays, found)
             else:

@@ -1,0 +1,79 @@
+"""The replication axis: scenarios whose every component supports it run R replications at once.
+
+The runner asks :func:`batchable`; when it holds for every scenario of a run, replications
+are sent to the executor in batches (a few per worker) and each batch is advanced
+together by its world's batched kernel (``feedbacksim.worlds.policing_batch``), whose
+replication i is bit-identical to replication i of the serial path. Each replication is
+then analyzed on its own trace with fresh analyzers, exactly as the serial task does, so
+findings, stored files and Results are the same whichever path ran.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from feedbacksim.store import findings_to_json
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from feedbacksim.scenario import Scenario
+
+#: The most replications one batch holds: (days x R x regions) floats per metric.
+MAX_BATCH = 256
+
+
+def batchable(scenario: Scenario) -> bool:
+    """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it)."""
+    from feedbacksim.worlds import policing_batch
+
+    if not policing_batch.supports(scenario.spec):
+        return False
+    return not any(
+        a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
+    )
+
+
+def batch_tasks(
+    payloads: Sequence[tuple[dict[str, Any], str | None]],
+    todo: Sequence[tuple[int, int]],
+    seeds: Sequence[np.random.SeedSequence],
+    workers: int,
+) -> Iterator[tuple[Any, ...]]:
+    """Arguments of :func:`replicate_batch`: each point's replications split into batches.
+
+    A batch holds at most :data:`MAX_BATCH` replications, and each point is cut into at
+    least two batches per worker when it has enough replications, so that workers share
+    the load and progress moves.
+    """
+    by_point: dict[int, list[int]] = {}
+    for point, index in todo:
+        by_point.setdefault(point, []).append(index)
+    for point, indices in by_point.items():
+        size = max(1, min(MAX_BATCH, math.ceil(len(indices) / (2 * max(1, workers)))))
+        for start in range(0, len(indices), size):
+            chunk = indices[start : start + size]
+            yield (*payloads[point], point, chunk, [seeds[i] for i in chunk])
+
+
+def replicate_batch(
+    data: dict[str, Any],
+    source: str | None,
+    point: int,
+    indices: list[int],
+    seeds: list[np.random.SeedSequence],
+) -> list[tuple[int, int, dict[str, np.ndarray], str]]:
+    """The batched task: ``(point, index, trace arrays, findings JSON)`` per replication."""
+    from feedbacksim.analyzers.running import run_analyzers
+    from feedbacksim.runner import scenario_from_data
+    from feedbacksim.worlds import policing_batch
+
+    scenario = scenario_from_data(data, source)
+    traces = policing_batch.run_batch(scenario.spec, seeds, indices)
+    out = []
+    for index, trace in zip(indices, traces, strict=True):
+        findings = run_analyzers(scenario.analyzers(), trace, None, index)
+        out.append((point, index, trace.to_arrays(), findings_to_json(findings)))
+    return out

@@ -1,0 +1,155 @@
+"""The policing urn advanced for R replications at once: state shaped (R, regions).
+
+The serial path builds one Simulation per replication and pays the framework's fixed cost
+per replication-day (a simpy event, the agent's retrain check, a ``partial_fit``, the
+policy, six ``record`` calls): about 50 us. Here one simpy event advances every
+replication by a day with a handful of numpy operations over the (R, regions) state.
+
+Replication i is bit-identical to replication i of the serial path: it draws from its
+own two streams (``environment`` and ``agent:<dispatcher>`` of its SeedSequence), and
+those streams are consumed exactly as the serial world, policy and model consume them —
+the world one ``random(regions)`` a day (Bernoulli discovery), the proportional policy
+one ``random()`` a day (its inverse-CDF draw) — so drawing a replication's whole horizon
+in one call gives the very same numbers. The arithmetic is the serial path's, element by
+element (shares ``counts / counts.sum()``, the CDF summed left to right, the
+``bisect_right`` of ``u * cdf[-1]``), so every recorded value is the same float.
+
+Only the configuration whose draws are that simple is batched (see :func:`supports`);
+anything else (Poisson discovery, reporting, dynamic rates, several patrols, the
+correction's thinning draws, gates, pretraining, stop conditions) runs serially.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import simpy
+
+from feedbacksim.seeding import named_generator
+from feedbacksim.trace import MetricSeries, Trace
+from feedbacksim.worlds.policing import PolicingWorld
+
+METRICS = tuple(PolicingWorld.metrics)
+
+
+def supports(spec: Any) -> bool:
+    """Whether the scenario ``spec`` (a ``ScenarioSpec``) is one the batched urn reproduces."""
+    env = spec.environment
+    if env.kind != "policing" or len(spec.agents) != 1 or spec.stop_when is not None:
+        return False
+    params = env.params
+    rates = params.get("incident_rates")
+    if not (
+        isinstance(rates, list)
+        and params.get("discovery", "bernoulli") == "bernoulli"
+        and params.get("patrols_per_day", 1) == 1
+        and params.get("reporting_rate", 0.0) == 0
+        and params.get("dynamic_rate", 0.0) == 0
+        and params.get("discoveries_per_patrol") is None
+    ):
+        return False
+    agent = spec.agents[0]
+    model, policy = agent.model, agent.policy
+    every = agent.retrain.every
+    counts = model.params.get("prior_counts")
+    return (
+        params.get("agent") in (None, agent.name)
+        and model.kind == "incident-count"
+        and not model.params.get("correction", False)
+        and isinstance(counts, list)
+        and len(counts) == len(rates)
+        and policy.kind == "proportional"
+        and set(policy.params()) <= {"epsilon"}
+        and agent.gate is None
+        and agent.pretrain.samples == 0
+        and agent.data.window == "all"
+        and agent.retrain.mode in ("auto", "incremental")
+        and agent.retrain.after_rows is None
+        and every is not None
+        and every >= 1
+        and float(every).is_integer()
+    )
+
+
+def run_batch(
+    spec: Any, seeds: Sequence[np.random.SeedSequence], indices: Sequence[int]
+) -> list[Trace]:
+    """The traces of replications ``indices`` (seeded by ``seeds``), advanced together."""
+    env, agent = spec.environment.params, spec.agents[0]
+    rates = np.asarray(env["incident_rates"], dtype=float)
+    prior = np.asarray(agent.model.params["prior_counts"], dtype=float)
+    epsilon = float(agent.policy.params().get("epsilon", 0.0))
+    every = int(agent.retrain.every)
+    days = max(0, math.ceil(spec.horizon))
+    r, k = len(seeds), rates.shape[0]
+
+    # Every replication's draws for the whole horizon, from its own streams.
+    incidents_u = np.empty((days, r, k))
+    choice_u = np.empty((days, r))
+    for i, seed in enumerate(seeds):
+        incidents_u[:, i, :] = named_generator(seed, "environment").random((days, k))
+        choice_u[:, i] = named_generator(seed, f"agent:{agent.name}").random(days)
+
+    counts = np.tile(prior, (r, 1))
+    unlearned = np.zeros((r, k))  # discoveries observed since the last update
+    recorded = {m: np.empty((days, r, k)) for m in METRICS}
+    true_share = rates / rates.sum()
+    rows = np.arange(r)
+    state = {"day": 0}
+
+    def step() -> None:
+        t = state["day"]
+        if t > 0 and t % every == 0:  # the retrain rule: every ``every`` days, from day 0
+            counts[...] += unlearned
+            unlearned[...] = 0.0
+        p = _allocation(counts, epsilon, k)
+        cdf = np.cumsum(p, axis=1)
+        chosen = np.minimum((cdf <= (choice_u[t] * cdf[:, -1])[:, None]).sum(axis=1), k - 1)
+        actions = np.zeros((r, k))
+        actions[rows, chosen] = 1.0
+        incidents = (incidents_u[t] < rates).astype(float)
+        discovered = np.where(actions > 0, incidents, 0.0)
+        unlearned[rows, chosen] += discovered[rows, chosen]
+        out = recorded
+        out["patrol_share"][t] = p
+        out["patrols"][t] = actions
+        out["true_incident_share"][t] = true_share
+        out["discovered"][t] = discovered
+        out["missed"][t] = incidents - discovered
+        out["incident_rate"][t] = rates
+        state["day"] = t + 1
+
+    clock = simpy.Environment()
+
+    def loop() -> Any:
+        while True:
+            step()  # one simpy event per day advances every replication
+            yield clock.timeout(1.0)
+
+    clock.process(loop())
+    clock.run(until=spec.horizon)
+
+    times = np.arange(days, dtype=float)
+    groups = tuple(str(g) for g in range(k))
+    retrain_days = [float(t) for t in range(every, days, every)]
+    traces = []
+    for i, index in enumerate(indices):
+        metrics = {
+            m: MetricSeries(m, groups, times.copy(), np.ascontiguousarray(recorded[m][:, i, :]))
+            for m in METRICS
+        }
+        events = [(t, "retrain", agent.name, f"rows={every}") for t in retrain_days]
+        traces.append(Trace(metrics, events, {"scenario": spec.name, "replication": index}))
+    return traces
+
+
+def _allocation(counts: np.ndarray, epsilon: float, k: int) -> np.ndarray:
+    """The proportional policy's shares per replication (``_allocation_probabilities``, row-wise)."""
+    total = counts.sum(axis=1, keepdims=True)
+    p = np.divide(counts, total, out=np.full_like(counts, 1.0 / k), where=total > 0)
+    if epsilon > 0:
+        p = (1.0 - epsilon) * p + epsilon / k
+    return p
