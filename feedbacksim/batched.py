@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 
     from feedbacksim.scenario import Scenario
 
-#: The most replications one batch holds: (days x R x regions) floats per metric.
+#: The most replications one batch holds.
 MAX_BATCH = 256
+#: The most memory (bytes) the replications advanced together hold: (R, T, regions)
+#: floats per metric; a batch that would hold more is advanced in parts.
+MEMORY_BUDGET = 64 * 2**20
 
 
 def batchable(scenario: Scenario) -> bool:
@@ -71,9 +74,14 @@ def replicate_batch(
     from feedbacksim.worlds import policing_batch
 
     scenario = scenario_from_data(data, source)
-    traces = policing_batch.run_batch(scenario.spec, seeds, indices)
+    # Long horizons: advance the batch in parts that fit in MEMORY_BUDGET bytes.
+    part = max(1, MEMORY_BUDGET // policing_batch.bytes_per_replication(scenario.spec))
     out = []
-    for index, trace in zip(indices, traces, strict=True):
-        findings = run_analyzers(scenario.analyzers(), trace, None, index)
-        out.append((point, index, trace.to_arrays(), findings_to_json(findings)))
+    for start in range(0, len(indices), part):
+        chunk = indices[start : start + part]
+        traces = policing_batch.run_batch(scenario.spec, seeds[start : start + part], chunk)
+        for index, trace in zip(chunk, traces, strict=True):
+            findings = run_analyzers(scenario.analyzers(), trace, None, index)
+            out.append((point, index, trace.to_arrays(), findings_to_json(findings)))
+        del traces
     return out

@@ -100,3 +100,31 @@ def test_batches_split_each_point_across_workers():
         (0, [0, 1, 2]), (0, [3, 4, 5]), (0, [6, 7, 8]), (0, [9]), (1, [3]), (1, [4])
     ]  # fmt: skip
     assert tasks[0][4] == seeds[:3]
+
+
+def test_a_batch_past_the_memory_budget_is_advanced_in_parts(policing, monkeypatch):
+    from feedbacksim import batched
+    from feedbacksim.worlds import policing_batch
+
+    scenario = policing.with_overrides({"horizon": 60})
+    per_replication = policing_batch.bytes_per_replication(scenario.spec)
+    assert per_replication == 8 * 60 * (2 * 7 + 1)
+    sizes = []
+    real = policing_batch.run_batch
+
+    def spy(spec, seeds, indices):
+        sizes.append(len(indices))
+        return real(spec, seeds, indices)
+
+    monkeypatch.setattr(batched, "MEMORY_BUDGET", 2 * per_replication)
+    monkeypatch.setattr(policing_batch, "run_batch", spy)
+    seeds = replication_sequences(5, 5)
+    data, source = scenario.to_dict(), str(scenario.source)
+    parts = replicate_batch(data, source, 0, list(range(5)), seeds)
+    assert sizes == [2, 2, 1]
+    monkeypatch.setattr(batched, "MEMORY_BUDGET", 10**9)
+    whole = replicate_batch(data, source, 0, list(range(5)), seeds)
+    assert sizes[-1] == 5
+    for a, b in zip(parts, whole, strict=True):
+        assert a[3] == b[3]
+        assert all(np.array_equal(a[2][key], b[2][key]) for key in a[2])

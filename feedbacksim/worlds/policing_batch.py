@@ -74,6 +74,13 @@ def supports(spec: Any) -> bool:
     )
 
 
+def bytes_per_replication(spec: Any) -> int:
+    """Memory one replication of a batch holds: its recorded metrics and its drawn numbers."""
+    days = max(1, math.ceil(spec.horizon))
+    regions = len(spec.environment.params["incident_rates"])
+    return 8 * days * (regions * (len(METRICS) + 1) + 1)
+
+
 def run_batch(
     spec: Any, seeds: Sequence[np.random.SeedSequence], indices: Sequence[int]
 ) -> list[Trace]:
@@ -95,9 +102,12 @@ def run_batch(
 
     counts = np.tile(prior, (r, 1))
     unlearned = np.zeros((r, k))  # discoveries observed since the last update
-    recorded = {m: np.empty((days, r, k)) for m in METRICS}
-    true_share = rates / rates.sum()
-    rows = np.arange(r)
+    # (R, T, regions): replication i's (T, regions) block is contiguous, its trace a view.
+    recorded = {m: np.empty((r, days, k)) for m in METRICS}
+    # Constant without dynamic rates: written once, not once a day.
+    recorded["true_incident_share"][...] = rates / rates.sum()
+    recorded["incident_rate"][...] = rates
+    regions = np.arange(k)
     state = {"day": 0}
 
     def step() -> None:
@@ -105,21 +115,16 @@ def run_batch(
         if t > 0 and t % every == 0:  # the retrain rule: every ``every`` days, from day 0
             counts[...] += unlearned
             unlearned[...] = 0.0
-        p = _allocation(counts, epsilon, k)
+        p = _allocation(counts, epsilon, k, out=recorded["patrol_share"][:, t])
         cdf = np.cumsum(p, axis=1)
         chosen = np.minimum((cdf <= (choice_u[t] * cdf[:, -1])[:, None]).sum(axis=1), k - 1)
-        actions = np.zeros((r, k))
-        actions[rows, chosen] = 1.0
+        actions = np.equal(chosen[:, None], regions).astype(float)
+        recorded["patrols"][:, t] = actions
         incidents = (incidents_u[t] < rates).astype(float)
-        discovered = np.where(actions > 0, incidents, 0.0)
-        unlearned[rows, chosen] += discovered[rows, chosen]
-        out = recorded
-        out["patrol_share"][t] = p
-        out["patrols"][t] = actions
-        out["true_incident_share"][t] = true_share
-        out["discovered"][t] = discovered
-        out["missed"][t] = incidents - discovered
-        out["incident_rate"][t] = rates
+        # 0/1 times 0/1: the serial ``where(patrolled, incidents, 0.0)``, float for float.
+        discovered = np.multiply(actions, incidents, out=recorded["discovered"][:, t])
+        np.add(unlearned, discovered, out=unlearned)  # only the patrolled region is observed
+        np.subtract(incidents, discovered, out=recorded["missed"][:, t])
         state["day"] = t + 1
 
     clock = simpy.Environment()
@@ -135,21 +140,21 @@ def run_batch(
     times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
     retrain_days = [float(t) for t in range(every, days, every)]
+    events = [(t, "retrain", agent.name, f"rows={every}") for t in retrain_days]
     traces = []
     for i, index in enumerate(indices):
-        metrics = {
-            m: MetricSeries(m, groups, times.copy(), np.ascontiguousarray(recorded[m][:, i, :]))
-            for m in METRICS
-        }
-        events = [(t, "retrain", agent.name, f"rows={every}") for t in retrain_days]
-        traces.append(Trace(metrics, events, {"scenario": spec.name, "replication": index}))
+        metrics = {m: MetricSeries(m, groups, times, recorded[m][i]) for m in METRICS}
+        metadata = {"scenario": spec.name, "replication": index}
+        traces.append(Trace(metrics, list(events), metadata))
     return traces
 
 
-def _allocation(counts: np.ndarray, epsilon: float, k: int) -> np.ndarray:
+def _allocation(counts: np.ndarray, epsilon: float, k: int, out: np.ndarray) -> np.ndarray:
     """The proportional policy's shares per replication (``_allocation_probabilities``, row-wise)."""
     total = counts.sum(axis=1, keepdims=True)
-    p = np.divide(counts, total, out=np.full_like(counts, 1.0 / k), where=total > 0)
+    out[...] = 1.0 / k  # a zero total: uniform shares
+    np.divide(counts, total, out=out, where=total > 0)
     if epsilon > 0:
-        p = (1.0 - epsilon) * p + epsilon / k
-    return p
+        out *= 1.0 - epsilon
+        out += epsilon / k
+    return out
