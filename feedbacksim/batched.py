@@ -2,7 +2,7 @@
 
 The runner asks :func:`batchable`; when it holds for every scenario of a run, replications
 are sent to the executor in batches (a few per worker) and each batch is advanced
-together by its world's batched kernel (``feedbacksim.worlds.policing_batch``), whose
+together by its world's batched kernel (:data:`KERNELS`: policing and bandit), whose
 replication i is bit-identical to replication i of the serial path. Each replication is
 then analyzed on its own trace with fresh analyzers, exactly as the serial task does, so
 findings, stored files and Results are the same whichever path ran.
@@ -26,13 +26,25 @@ MAX_BATCH = 256
 #: The most memory (bytes) the replications advanced together hold: (R, T, regions)
 #: floats per metric; a batch that would hold more is advanced in parts.
 MEMORY_BUDGET = 64 * 2**20
+#: World kind -> the module of its batched kernel.
+KERNELS = {
+    "policing": "feedbacksim.worlds.policing_batch",
+    "bandit": "feedbacksim.worlds.bandit_batch",
+}
+
+
+def kernel(spec: Any) -> Any:
+    """The batched kernel module of the scenario's world (``supports``, ``run_batch``), if any."""
+    import importlib
+
+    name = KERNELS.get(spec.environment.kind)
+    return importlib.import_module(name) if name is not None else None
 
 
 def batchable(scenario: Scenario) -> bool:
     """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it)."""
-    from feedbacksim.worlds import policing_batch
-
-    if not policing_batch.supports(scenario.spec):
+    module = kernel(scenario.spec)
+    if module is None or not module.supports(scenario.spec):
         return False
     return not any(
         a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
@@ -71,15 +83,15 @@ def replicate_batch(
     """The batched task: ``(point, index, trace arrays, findings JSON)`` per replication."""
     from feedbacksim.analyzers.running import run_analyzers
     from feedbacksim.runner import scenario_from_data
-    from feedbacksim.worlds import policing_batch
 
     scenario = scenario_from_data(data, source)
+    world = kernel(scenario.spec)
     # Long horizons: advance the batch in parts that fit in MEMORY_BUDGET bytes.
-    part = max(1, MEMORY_BUDGET // policing_batch.bytes_per_replication(scenario.spec))
+    part = max(1, MEMORY_BUDGET // world.bytes_per_replication(scenario.spec))
     out = []
     for start in range(0, len(indices), part):
         chunk = indices[start : start + part]
-        traces = policing_batch.run_batch(scenario.spec, seeds[start : start + part], chunk)
+        traces = world.run_batch(scenario.spec, seeds[start : start + part], chunk)
         for index, trace in zip(chunk, traces, strict=True):
             findings = run_analyzers(scenario.analyzers(), trace, None, index)
             out.append((point, index, trace.to_arrays(), findings_to_json(findings)))

@@ -128,3 +128,31 @@ def test_a_batch_past_the_memory_budget_is_advanced_in_parts(policing, monkeypat
     for a, b in zip(parts, whole, strict=True):
         assert a[3] == b[3]
         assert all(np.array_equal(a[2][key], b[2][key]) for key in a[2])
+
+
+BANDIT = SCENARIO.parent / "bandit.yaml"
+
+
+def test_shipped_bandit_batched_equals_serial():
+    _assert_identical(feedbacksim.load(BANDIT).with_overrides({"horizon": 300}), 6, 11)
+
+
+def test_bandit_with_tied_arms_and_a_slower_retrain_equals_serial():
+    variant = feedbacksim.load(BANDIT).with_overrides(
+        {
+            "horizon": 150.5,
+            "environment.params.success_rates": [0.3, 0.5, 0.5],  # ties: the jitter decides
+            "agents.player.model.params.prior_successes": 0.5,
+            "agents.player.retrain.every": 2,
+        }
+    )
+    assert batchable(variant)
+    _assert_identical(variant, 5, 3)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"agents.player.policy.epsilon": 0.1}, {"agents.player.policy.k": 2}],
+)
+def test_bandit_exploration_and_top_two_run_serially(override):
+    assert not batchable(feedbacksim.load(BANDIT).with_overrides(override))
