@@ -42,9 +42,30 @@ def kernel(spec: Any) -> Any:
 
 
 def batchable(scenario: Scenario) -> bool:
-    """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it)."""
-    module = kernel(scenario.spec)
-    if module is None or not module.supports(scenario.spec):
+    """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it).
+
+    The kernels reproduce one agent that updates its model incrementally on every row
+    every whole number of days from day 0, with nothing else drawing from its stream or
+    changing what it deploys; the world's kernel checks its own world, model and policy.
+    """
+    spec = scenario.spec
+    if len(spec.agents) != 1 or spec.stop_when is not None:
+        return False
+    agent = spec.agents[0]
+    every = agent.retrain.every
+    if not (
+        agent.gate is None
+        and agent.pretrain.samples == 0
+        and agent.data.window == "all"
+        and agent.retrain.mode in ("auto", "incremental")
+        and agent.retrain.after_rows is None
+        and every is not None
+        and every >= 1
+        and float(every).is_integer()
+    ):
+        return False
+    module = kernel(spec)
+    if module is None or not module.supports(spec):
         return False
     return not any(
         a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()

@@ -26,13 +26,15 @@ from feedbacksim.trace import MetricSeries, Trace
 
 
 def supports(spec: Any) -> bool:
-    """Whether the scenario ``spec`` (a ``ScenarioSpec``) is one the batched bandit reproduces."""
+    """Whether the world, model and policy of ``spec`` are ones the batched bandit reproduces.
+
+    The agent's own rules are checked by :func:`feedbacksim.batched.batchable`.
+    """
     env = spec.environment
-    if env.kind != "bandit" or len(spec.agents) != 1 or spec.stop_when is not None:
+    if env.kind != "bandit":
         return False
     agent = spec.agents[0]
     policy = agent.policy.params()
-    every = agent.retrain.every
     return (
         isinstance(env.params.get("success_rates"), list)
         and env.params.get("agent") in (None, agent.name)
@@ -41,14 +43,6 @@ def supports(spec: Any) -> bool:
         and policy.get("k", 1) in (None, 1)
         and policy.get("epsilon", 0.0) == 0
         and set(policy) <= {"k", "epsilon"}
-        and agent.gate is None
-        and agent.pretrain.samples == 0
-        and agent.data.window == "all"
-        and agent.retrain.mode in ("auto", "incremental")
-        and agent.retrain.after_rows is None
-        and every is not None
-        and every >= 1
-        and float(every).is_integer()
     )
 
 

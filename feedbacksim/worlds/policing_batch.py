@@ -36,9 +36,13 @@ METRICS = tuple(PolicingWorld.metrics)
 
 
 def supports(spec: Any) -> bool:
-    """Whether the scenario ``spec`` (a ``ScenarioSpec``) is one the batched urn reproduces."""
+    """Whether the world, model and policy of ``spec`` are ones the batched urn reproduces.
+
+    The agent's own rules (one agent, an incremental update every whole number of days,
+    no gate) are checked by :func:`feedbacksim.batched.batchable`.
+    """
     env = spec.environment
-    if env.kind != "policing" or len(spec.agents) != 1 or spec.stop_when is not None:
+    if env.kind != "policing":
         return False
     params = env.params
     rates = params.get("incident_rates")
@@ -53,7 +57,6 @@ def supports(spec: Any) -> bool:
         return False
     agent = spec.agents[0]
     model, policy = agent.model, agent.policy
-    every = agent.retrain.every
     counts = model.params.get("prior_counts")
     return (
         params.get("agent") in (None, agent.name)
@@ -63,14 +66,6 @@ def supports(spec: Any) -> bool:
         and len(counts) == len(rates)
         and policy.kind == "proportional"
         and set(policy.params()) <= {"epsilon"}
-        and agent.gate is None
-        and agent.pretrain.samples == 0
-        and agent.data.window == "all"
-        and agent.retrain.mode in ("auto", "incremental")
-        and agent.retrain.after_rows is None
-        and every is not None
-        and every >= 1
-        and float(every).is_integer()
     )
 
 
