@@ -67,9 +67,9 @@ def kernel(scenario: feedbacksim.Scenario, replications: int, seed: int) -> None
         run_batch(scenario.spec, [seeds[i] for i in chunk], chunk)
 
 
-def cpu(fn, *args) -> float:
+def cpu(fn, *args, **kwargs) -> float:
     started = time.process_time()
-    fn(*args)
+    fn(*args, **kwargs)
     return time.process_time() - started
 
 
@@ -100,7 +100,7 @@ def main() -> None:
         scenario = base.with_overrides({"horizon": days})
         reference = cpu(numpy_reference, r, days, 1)
         ours = cpu(kernel, scenario, r, 7)
-        run = cpu(lambda: scenario.run(replications=r, seed=7, executor="serial"))
+        run = cpu(scenario.run, r, 7, executor="serial")
         sample = min(r, args.serial_sample)
         serial = cpu(serial_run, scenario, sample) * r / sample
         print(
