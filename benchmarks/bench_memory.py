@@ -32,7 +32,7 @@ EPSILON = "agents.dispatcher.policy.epsilon"
 def measure(total: int, horizon: int) -> dict[str, float]:
     """Run the sweep in this process and return its peak memory (MiB) and wall time."""
     import feedbacksim
-    from feedbacksim.sweep import parse_sweep, run_sweep
+    from feedbacksim.run.sweep import parse_sweep, run_sweep
 
     scenario = feedbacksim.load(ROOT / "scenarios" / "predictive_policing.yaml")
     scenario = scenario.with_overrides({"horizon": horizon})
@@ -58,7 +58,7 @@ def measure(total: int, horizon: int) -> dict[str, float]:
 def measure_horizon(mode: str, horizon: int, replications: int) -> dict[str, float]:
     """Peak memory (MiB) and CPU seconds of one policing run at ``horizon`` days, by ``mode``."""
     import feedbacksim
-    from feedbacksim.rundir import write_run
+    from feedbacksim.run.directory import write_run
 
     scenario = feedbacksim.load(ROOT / "scenarios" / "predictive_policing.yaml")
     scenario = scenario.with_overrides({"horizon": horizon})

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import feedbacksim
-from feedbacksim.executors import default_workers, make_executor
+from feedbacksim.run.executors import default_workers, make_executor
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "predictive_policing.yaml"
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 import feedbacksim
-from feedbacksim import runner
-from feedbacksim.batched import MAX_BATCH
-from feedbacksim.seeding import replication_sequences
+from feedbacksim.core.seeding import replication_sequences
+from feedbacksim.run import runner
+from feedbacksim.run.batched import MAX_BATCH
 from feedbacksim.worlds.policing_batch import run_batch
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "predictive_policing.yaml"

@@ -8,57 +8,52 @@ get a verdict with evidence::
     results.verdict, results.summaries, results.to_frame()
 """
 
-from __future__ import annotations
+from pathlib import Path
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-from feedbacksim.registry import register, registry
-
-if TYPE_CHECKING:
-    from feedbacksim.agent import Agent
-    from feedbacksim.analyzers.base import Analyzer, Finding
-    from feedbacksim.cases import Batch, Decision, Observations
-    from feedbacksim.environment import Environment
-    from feedbacksim.errors import ScenarioError
-    from feedbacksim.results import Results
-    from feedbacksim.scenario import Scenario, load
-    from feedbacksim.simulation import Simulation
-    from feedbacksim.trace import Trace
+from feedbacksim import _moved
+from feedbacksim.analyzers.base import Analyzer, Finding
+from feedbacksim.core.agent import Agent
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register, registry
+from feedbacksim.core.simulation import Simulation
+from feedbacksim.core.trace import Trace
+from feedbacksim.errors import ScenarioError
+from feedbacksim.run.compare import Comparison, comparison_figure
+from feedbacksim.run.results import Results
+from feedbacksim.run.runner import run_scenario
+from feedbacksim.run.sweep import SweepResults
+from feedbacksim.scenario.scenario import Scenario, load
 
 __version__ = "0.1.0"
 
-# The public names, imported on first use: ``import feedbacksim`` (and so every command,
-# ``--help`` included) stays light, and pandas or scikit-learn load only when needed.
-_LAZY = {
-    "Agent": "feedbacksim.agent",
-    "Analyzer": "feedbacksim.analyzers.base",
-    "Finding": "feedbacksim.analyzers.base",
-    "Batch": "feedbacksim.cases",
-    "Decision": "feedbacksim.cases",
-    "Observations": "feedbacksim.cases",
-    "Environment": "feedbacksim.environment",
-    "ScenarioError": "feedbacksim.errors",
-    "Results": "feedbacksim.results",
-    "Scenario": "feedbacksim.scenario",
-    "load": "feedbacksim.scenario",
-    "Simulation": "feedbacksim.simulation",
-    "Trace": "feedbacksim.trace",
-}
+
+def _write_report(directory: Path) -> dict[str, Path]:
+    from feedbacksim.report import write_report  # matplotlib only when a report is drawn
+
+    return write_report(directory)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'feedbacksim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+def _report_sweep(sweep: SweepResults, directory: Path, report: bool) -> None:
+    from feedbacksim.report.phase import phase_diagram
+
+    phase_diagram(sweep, directory / "phase_diagram.png")
+    if report:
+        _write_report(directory)
 
 
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+def _report_comparison(comparison: Comparison, directory: Path, report: bool) -> None:
+    comparison_figure(comparison, directory / "comparison.png")
+    if report:
+        _write_report(directory)
 
+
+# The facades of the lower layers, wired here so that no layer imports one above it.
+Scenario.runner = run_scenario
+Results.reporter = _write_report
+SweepResults.reporter = _report_sweep
+Comparison.reporter = _report_comparison
+_moved.install()
 
 __all__ = [
     "Agent",

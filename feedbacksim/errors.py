@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or None.
+
+    Args:
+        word: The unknown word.
+        choices: The valid words.
+
+    Returns:
+        The hint fragment (with a leading space) or None if nothing is close (cutoff 0.6).
+    """
+    matches = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]!r}?)" if matches else None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ class SelectiveLendingWorld(Environment):
         "acceptance_rate": "share of the day's applicants accepted, per group",
         "repayment_rate": "true repayment rate of the day's applicants, per group",
     }
-    open_loop_doc = "every applicant's repayment is observed, accepted or not"
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from feedbacksim.trace import MetricSeries, Trace
+from feedbacksim.core.trace import MetricSeries, Trace
 
 
 def series(name: str, values, groups=None, times=None) -> MetricSeries:

@@ -10,8 +10,8 @@ from synthetic import ar1, retrain_events, series, trace
 
 import feedbacksim
 from feedbacksim.analyzers import DegradationAnalyzer
-from feedbacksim.analyzers.measures import RetrainMonitor
 from feedbacksim.errors import ScenarioError
+from feedbacksim.run.measures import RetrainMonitor
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -6,7 +6,7 @@ import numpy as np
 from synthetic import retrain_events, series, trace
 
 from feedbacksim.analyzers import DriftAnalyzer
-from feedbacksim.statistics import psi
+from feedbacksim.analyzers.statistics import psi
 
 N_NULL = 200
 RETRAINS = 10

@@ -7,7 +7,7 @@ import pytest
 from synthetic import ar1, series, trace
 
 from feedbacksim.analyzers import InvariantAnalyzer
-from feedbacksim.registry import registry
+from feedbacksim.core.registry import registry
 
 N_NULL = 200
 

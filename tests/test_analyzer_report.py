@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from feedbacksim.analyzers.base import Finding
-from feedbacksim.results import AnalyzerSummary
+from feedbacksim.run.results import AnalyzerSummary
 
 SCENARIO = """\
 extends: {base}

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import feedbacksim
-from feedbacksim import runner
-from feedbacksim.batched import batch_tasks, batchable, replicate_batch
-from feedbacksim.runner import replicate
-from feedbacksim.seeding import replication_sequences
+from feedbacksim.core.seeding import replication_sequences
+from feedbacksim.run import runner
+from feedbacksim.run.batched import batch_tasks, batchable, replicate_batch
+from feedbacksim.run.runner import replicate
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "predictive_policing.yaml"
 

@@ -10,7 +10,7 @@ from scipy import stats
 
 import feedbacksim
 from feedbacksim.cli import main
-from feedbacksim.compare import compare, paired_difference
+from feedbacksim.run.compare import compare, paired_difference
 
 SHORT = ["--set-all", "horizon=500", "--replications", "20", "--executor", "serial", "--quiet"]
 

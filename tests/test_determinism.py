@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import feedbacksim
-from feedbacksim.seeding import named_generator, replication_sequences
+from feedbacksim.core.seeding import named_generator, replication_sequences
 
 
 def test_same_seed_gives_identical_frame(policing_path):

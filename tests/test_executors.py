@@ -11,8 +11,8 @@ import pytest
 import feedbacksim
 from feedbacksim.cli import main
 from feedbacksim.errors import ScenarioError
-from feedbacksim.executors import ProcessExecutor, make_executor
-from feedbacksim.progress import PlainProgress, Progress, make_progress
+from feedbacksim.run.executors import ProcessExecutor, make_executor
+from feedbacksim.run.progress import PlainProgress, Progress, make_progress
 
 distributed = pytest.importorskip("distributed")
 

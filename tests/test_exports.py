@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import feedbacksim
-from feedbacksim.exports import trace_table, write_csv, write_metrics, write_parquet
-from feedbacksim.trace import Recorder
+from feedbacksim.core.trace import Recorder
+from feedbacksim.run.exports import trace_table, write_csv, write_metrics, write_parquet
 
 
 def _trace(seed: int, days: int):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedbacksim.expressions import FUNCTIONS, Expression, ExpressionError, parse
+from feedbacksim.core.expressions import FUNCTIONS, Expression, ExpressionError, parse
 
 GROUPS = ["A", "B", "C"]
 VALUES = {

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 import feedbacksim
 from feedbacksim import ScenarioError
+from feedbacksim.core.trace import Trace
 from feedbacksim.testing import ci_settings, environment_params
-from feedbacksim.trace import Trace
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 FILES = sorted(SCENARIOS.glob("*.yaml"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from feedbacksim.registry import Registry, registry
+from feedbacksim.core.registry import Registry, registry
 
 
 def test_unknown_kind_suggests_the_closest():

@@ -16,7 +16,7 @@ import yaml
 import feedbacksim
 from feedbacksim.cli import main
 from feedbacksim.errors import ScenarioError
-from feedbacksim.store import ReplicationStore, StoredTraces
+from feedbacksim.run.store import ReplicationStore, StoredTraces
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICATIONS = 10  # per point; 2 points

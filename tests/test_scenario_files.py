@@ -13,8 +13,8 @@ import yaml
 
 from feedbacksim.cli import main
 from feedbacksim.scenario import read_scenario_file
-from feedbacksim.schema import json_schema
-from feedbacksim.yaml_source import load_yaml
+from feedbacksim.scenario.schema import json_schema
+from feedbacksim.scenario.yaml_source import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "data" / "bad_scenarios"

@@ -19,10 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedbacksim import components, validation
 from feedbacksim.errors import ScenarioError
-from feedbacksim.scenario import Scenario, loads
-from feedbacksim.yaml_source import load_yaml
+from feedbacksim.scenario import Scenario, components, loads, validation
+from feedbacksim.scenario.yaml_source import load_yaml
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SHIPPED = {p: load_yaml(p).data for p in sorted(SCENARIOS.glob("*.yaml"))}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-from feedbacksim.agent import Scorer, model_scores
+from feedbacksim.core.agent import Scorer, model_scores
 from feedbacksim.models import IncidentCountModel
 
 

@@ -40,9 +40,12 @@ FAIL, PASS = 1, 0
 
 # file -> (expected exit code, replications, overrides)
 EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
-    # No analyzer: the D'Amour et al. ordering does not reproduce (docs/worlds.md).
-    "attention_dynamic.yaml": (PASS, 1, {"horizon": 50}),
-    "attention_dynamic_mitigated.yaml": (PASS, 1, {"horizon": 50}),
+    # Missed incidents above the bound in 82% of greedy replications, 26% under
+    # proportional allocation (50 each, docs/worlds.md). With 6 replications the rule
+    # (more than half, i.e. 4 or more) catches greedy with probability 0.92 and wrongly
+    # fails proportional with probability 0.04; the seed is fixed.
+    "attention_dynamic.yaml": (FAIL, 6, {}),
+    "attention_dynamic_mitigated.yaml": (PASS, 6, {}),
     "bandit.yaml": (FAIL, 40, {"horizon": 300}),
     "bandit_mitigated.yaml": (PASS, 100, {}),
     "data_feedback.yaml": (FAIL, 3, {}),
@@ -50,6 +53,9 @@ EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
     "demand.yaml": (FAIL, 2, {}),
     "demand_mitigated.yaml": (PASS, 2, {}),
     "lending.yaml": (FAIL, 1, {"horizon": 120}),
+    # Demographic parity harms the Black group in every replication; equal opportunity does not.
+    "lending_fico.yaml": (FAIL, 1, {"horizon": 120}),
+    "lending_fico_mitigated.yaml": (PASS, 2, {"horizon": 120}),
     # 5% random approvals shrink the training-set bias but do not remove it (docs/worlds.md).
     "lending_mitigated.yaml": (FAIL, 1, {"horizon": 120}),
     "model_collapse.yaml": (FAIL, 30, {}),

@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from feedbacksim.estimator import Regressor
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.models import IncidentCountModel, LinearERM
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,13 @@ import pytest
 import feedbacksim
 from feedbacksim.cli import main
 from feedbacksim.errors import ScenarioError
-from feedbacksim.sweep import SweepPlan, parse_sweep, point_scenarios, run_sweep, sweep_problems
+from feedbacksim.run.sweep import run_sweep
+from feedbacksim.scenario.sweep_block import (
+    SweepPlan,
+    parse_sweep,
+    point_scenarios,
+    sweep_problems,
+)
 
 RATES = "environment.params.incident_rates"
 EPSILON = "agents.dispatcher.policy.epsilon"
@@ -149,7 +155,7 @@ def test_cli_sweep_writes_table_csv_and_phase_diagram(policing_path, tmp_path, c
 
 
 def test_one_axis_draws_a_line_with_bands(policing_path, tmp_path):
-    from feedbacksim.phase import phase_diagram
+    from feedbacksim.report.phase import phase_diagram
 
     scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 100})
     sweep = run_sweep(scenario, parse_sweep({EPSILON: [0.0, 0.3]}), replications=2)

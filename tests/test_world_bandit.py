@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 import feedbacksim
-from feedbacksim.cases import Batch
 from feedbacksim.cli import main
+from feedbacksim.core.cases import Batch
+from feedbacksim.core.policies import TopKPolicy
 from feedbacksim.models.beta_bernoulli import BetaBernoulliModel
-from feedbacksim.policies import TopKPolicy
 
 REPLICATIONS = 1000
 

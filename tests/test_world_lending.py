@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import feedbacksim
-from feedbacksim.cases import Batch
-from feedbacksim.gates import ChampionChallengerGate
-from feedbacksim.group_policies import (
+from feedbacksim.core.cases import Batch
+from feedbacksim.core.gates import ChampionChallengerGate
+from feedbacksim.core.group_policies import (
     DemographicParityPolicy,
     EqualOpportunityPolicy,
     MaxUtilPolicy,

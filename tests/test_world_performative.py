@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import feedbacksim
-from feedbacksim.statistics import convergence
+from feedbacksim.analyzers.statistics import convergence
 from feedbacksim.worlds.strategic import best_response
 
 pytestmark = pytest.mark.slow

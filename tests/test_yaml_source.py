@@ -10,13 +10,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedbacksim.yaml_source import (
+from feedbacksim.errors import suggest
+from feedbacksim.scenario.yaml_source import (
     Located,
     YamlSourceError,
     format_keypath,
     load_yaml,
     load_yaml_text,
-    suggest,
 )
 
 SCENARIO = """\

@@ -1,6 +1,6 @@
 """Analyzer interface and Findings.
 
-An analyzer reads a :class:`~feedbacksim.trace.Trace` (which holds the environment's
+An analyzer reads a :class:`~feedbacksim.core.trace.Trace` (which holds the environment's
 ground-truth metrics as well as what the agents did) and returns :class:`Finding` objects:
 what happened, in which metric and group, when it was first visible, the statistic and the
 threshold it crossed, and one plain sentence with the numbers.
@@ -12,7 +12,7 @@ only when a scenario's analyzers ask:
   replication, same seed, with the loop cut) and implements ``analyze(trace, twin)``.
 * ``retrain_measures``: measurements the framework takes at each retrain on a fresh sample
   of the true population (``quality``, ``drift``, ``training``, ``parameters``; see
-  :mod:`feedbacksim.analyzers.measures`), recorded as metrics of the trace.
+  :mod:`feedbacksim.run.measures`), recorded as metrics of the trace.
 * ``stop_on_fail`` (a parameter of every analyzer): the analyzer also runs online, at
   retrain boundaries, and a failing finding ends the replication early.
 """
@@ -26,7 +26,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.trace import Trace
+from feedbacksim.core.trace import Trace
 
 Severity = Literal["info", "warn", "fail"]
 FailIf = (

@@ -8,10 +8,10 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
-from feedbacksim.analyzers.measures import params_metric
-from feedbacksim.registry import register
-from feedbacksim.statistics import convergence, mann_kendall_ar1
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.measured import params_metric
+from feedbacksim.analyzers.statistics import convergence, mann_kendall_ar1
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 Status = Literal["converging", "oscillating", "diverging", "undetermined"]
 
@@ -26,7 +26,7 @@ class ConvergenceAnalyzer(Analyzer):
     first training window (e.g. the ``mean`` model of the performative world: its
     prediction on any probe row is its theta). The distances between successive models are
     fitted as ``distance_t ~ rate**t`` (Theil-Sen on the log distances, with its 95%
-    interval; :func:`~feedbacksim.statistics.convergence`): converging when the whole
+    interval; :func:`~feedbacksim.analyzers.statistics.convergence`): converging when the whole
     interval is below 1 (or the steps reach zero), diverging when it is above 1,
     oscillating when the rate is indistinguishable from 1 and at least 75% of successive
     steps point back (negative cosine). Repeated retraining converges to a performatively

@@ -8,11 +8,11 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
-from feedbacksim.analyzers.measures import QUALITY_PREFIX
-from feedbacksim.quality import LOWER_IS_BETTER, QUALITY_METRICS
-from feedbacksim.registry import register
-from feedbacksim.statistics import detect_drop
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.measured import QUALITY_PREFIX
+from feedbacksim.analyzers.statistics import detect_drop
+from feedbacksim.core.quality import LOWER_IS_BETTER, QUALITY_METRICS
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 QualityName = Literal["auc", "accuracy", "log_loss", "brier", "ece", "rmse"]
 
@@ -51,7 +51,7 @@ class DegradationAnalyzer(Analyzer):
     ``ece``, ``rmse``. The series (higher-is-better metrics as they are, the others
     negated) fails on a drop of more than ``max_drop`` from the first deployed model or
     on a significant downward trend (Mann-Kendall with the AR(1) correction at ``alpha``),
-    per :func:`~feedbacksim.statistics.detect_drop`. The change point (Page-Hinkley) is in
+    per :func:`~feedbacksim.analyzers.statistics.detect_drop`. The change point (Page-Hinkley) is in
     the evidence. Defaults: AUC, ``max_drop`` 0.05 (the sampling SD of an AUC near 0.85
     on 5,000 rows is about 0.006, so 0.05 is eight SDs of the difference of two snapshots).
     """

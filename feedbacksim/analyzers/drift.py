@@ -9,9 +9,9 @@ from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.degradation import agent_series
-from feedbacksim.registry import register
-from feedbacksim.statistics import PSI_MAJOR
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.statistics import PSI_MAJOR
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 DriftStatistic = Literal["psi", "ks", "wasserstein"]
 

@@ -8,9 +8,9 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
-from feedbacksim.registry import register
-from feedbacksim.statistics import early_warning
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.statistics import early_warning
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 MIN_POINTS = 20
 
@@ -26,7 +26,7 @@ class EarlyWarningAnalyzer(Analyzer):
     Kendall tau of each against time is compared with ``n_surrogates`` AR(1) (or
     phase-randomized) surrogates of the residuals: plain Kendall p-values are invalid
     for overlapping windows. It warns when both indicators' surrogate p-values are at
-    most ``alpha`` (see :func:`~feedbacksim.statistics.early_warning`).
+    most ``alpha`` (see :func:`~feedbacksim.analyzers.statistics.early_warning`).
     ``first_detected_at`` is the earliest time at which the rule held on the record so
     far; the lead time is ``transition_at`` (or the end of the record) minus that time.
     Surrogates draw from a generator seeded by ``seed`` and the replication index, so a

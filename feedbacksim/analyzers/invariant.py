@@ -8,10 +8,10 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
-from feedbacksim.analyzers.measures import RECORDED_METRICS
-from feedbacksim.expressions import Condition, Expression, parse
-from feedbacksim.registry import register
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.measured import RECORDED_METRICS
+from feedbacksim.core.expressions import Condition, Expression, parse
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 
 def aligned_lookup(trace: Trace, expression: Expression) -> tuple[np.ndarray, np.ndarray, dict]:

@@ -10,9 +10,9 @@ from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.runaway import distance_from_reference
-from feedbacksim.lazy_import import lazy_module
-from feedbacksim.registry import register
-from feedbacksim.trace import Trace
+from feedbacksim.core.lazy_import import lazy_module
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 stats = lazy_module("scipy.stats")
 

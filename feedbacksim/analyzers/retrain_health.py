@@ -9,8 +9,8 @@ from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.degradation import agent_series
-from feedbacksim.registry import register
-from feedbacksim.trace import Trace
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -86,7 +86,11 @@ class RetrainHealthAnalyzer(Analyzer):
         message = (
             f"{agent}: {len(skipped)} of {len(attempts)} retrains skipped "
             f"({fraction:.0%}, limit {self.max_skipped_fraction:.0%})"
-            + (f"; most often: {max(reasons, key=reasons.get)}" if reasons else "")
+            + (
+                f"; most often: {max(reasons, key=lambda reason: reasons[reason])}"
+                if reasons
+                else ""
+            )
             + "."
         )
         return self.finding(

@@ -8,10 +8,10 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
-from feedbacksim.lazy_import import lazy_function
-from feedbacksim.registry import register
-from feedbacksim.statistics import mann_kendall_ar1
-from feedbacksim.trace import Trace
+from feedbacksim.analyzers.statistics import mann_kendall_ar1
+from feedbacksim.core.lazy_import import lazy_function
+from feedbacksim.core.registry import register
+from feedbacksim.core.trace import Trace
 
 kendalltau = lazy_function("scipy.stats", "kendalltau")
 
@@ -52,7 +52,7 @@ class RunawayAnalyzer(Analyzer):
     from a wandering that comes back.
 
     The trend test is the Mann-Kendall test with the Hamed-Rao AR(1) variance correction
-    (:func:`~feedbacksim.statistics.mann_kendall_ar1`): the metrics of a system with
+    (:func:`~feedbacksim.analyzers.statistics.mann_kendall_ar1`): the metrics of a system with
     memory are autocorrelated, and the plain Kendall p-value would see trends in
     stationary noise. Checkpoints are spaced a quarter window apart from the 20th point
     on (early windows are shorter); the window defaults to a fifth of the series (at

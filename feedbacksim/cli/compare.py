@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
-import sys
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -22,13 +19,13 @@ from rich.table import Table
 from feedbacksim.cli.execution import (
     add_execution_options,
     execution_options,
-    write_report_unless_skipped,
+    print_report_path,
 )
 from feedbacksim.cli.options import add_scenario_options, parse_overrides
 from feedbacksim.errors import ScenarioError
-
-if TYPE_CHECKING:
-    from feedbacksim.compare import Comparison
+from feedbacksim.run.compare import Comparison, compare
+from feedbacksim.run.directory import default_run_dir
+from feedbacksim.scenario.scenario import load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -98,10 +95,6 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
 
 def handle(args: argparse.Namespace) -> int:
     """Run both designs; exit 0 when B is at least as good as A, 1 otherwise."""
-    from feedbacksim.compare import compare, comparison_figure
-    from feedbacksim.rundir import default_run_dir, package_versions, write_json
-    from feedbacksim.scenario import load
-
     if args.b is None and not args.overrides:
         raise ScenarioError("compare needs a second scenario or --set overrides for the variant")
     a = load(args.a, plugins=args.plugins)
@@ -113,29 +106,10 @@ def handle(args: argparse.Namespace) -> int:
     if overrides:
         b = b.with_overrides(overrides)
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
-    out = options["directory"]
-    comparison = compare(a, b, args.replications, args.seed, args.metric, **options)
-    write_json(out / "comparison.json", comparison.to_json())
-    figure = comparison_figure(comparison, out / "comparison.png")
-    write_json(
-        out / "manifest.json",
-        {
-            "a": a.to_dict(),
-            "b": b.to_dict(),
-            "sources": [str(s.source) if s.source else None for s in (a, b)],
-            "seed": comparison.a.seed,
-            "replications": comparison.a.replications,
-            "executor": options["executor"],
-            "workers": options["workers"],
-            "versions": package_versions(),
-            "platform": platform.platform(),
-            "wall_time_seconds": round(comparison.wall_time, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": ["feedbacksim", *sys.argv[1:]],
-        },
-    )
+    comparison = compare(a, b, args.replications, args.seed, args.metric, options=options)
+    out = comparison.save(Path(str(options.directory)), report=args.report)
     print_comparison(comparison)
-    print(f"figure: {figure}")
+    print(f"figure: {out / 'comparison.png'}")
     print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    print_report_path(args, out)
     return 0 if comparison.b_at_least_as_good else 1

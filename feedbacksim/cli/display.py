@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from feedbacksim.results import Results
+from feedbacksim.run.results import AnalyzerSummary, Results
 
 
-def _estimate(summary) -> str:
+def _estimate(summary: AnalyzerSummary) -> str:
     """An analyzer's own number across replications, e.g. ``amplification 22 (16-31)``."""
     if "interval" not in summary.estimate or len(summary.estimate) < 2:
         return "-"

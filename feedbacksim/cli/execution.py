@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from feedbacksim.errors import ScenarioError
-from feedbacksim.executors import EXECUTORS
-from feedbacksim.progress import make_progress
+from feedbacksim.run.executors import EXECUTORS
+from feedbacksim.run.options import RunOptions
+from feedbacksim.run.progress import make_progress
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +45,12 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def print_report_path(args: argparse.Namespace, directory: Path) -> None:
+    """Say where the report that ``save`` wrote is, unless ``--no-report`` was given."""
+    if args.report:
+        print(f"report: {directory / 'report.html'}")
+
+
 def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> None:
     """Build the directory's report unless ``--no-report`` was given, and say where it is."""
     if not args.report:
@@ -54,8 +60,8 @@ def write_report_unless_skipped(args: argparse.Namespace, directory: Path) -> No
     print(f"report: {write_report(directory)['html']}")
 
 
-def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, Any]:
-    """Keyword arguments for the runner from the parsed options."""
+def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions:
+    """The run options from the parsed command line."""
     if args.replications is not None and args.replications < 1:
         raise ScenarioError("--replications must be at least 1")
     if args.seed is not None and args.seed < 0:
@@ -67,11 +73,11 @@ def execution_options(args: argparse.Namespace, default_dir: Path) -> dict[str, 
     executor = "dask" if args.address else args.executor
     if args.address and args.executor not in ("dask", "processes"):
         raise ScenarioError("--address needs --executor dask")
-    return {
-        "executor": executor,
-        "workers": args.workers,
-        "address": args.address,
-        "directory": args.resume or args.out or default_dir,
-        "resume": args.resume is not None,
-        "progress": make_progress(args.quiet),
-    }
+    return RunOptions(
+        executor=executor,
+        workers=args.workers,
+        address=args.address,
+        directory=args.resume or args.out or default_dir,
+        resume=args.resume is not None,
+        progress=make_progress(args.quiet),
+    )

@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from feedbacksim.cli.options import import_plugins
-    from feedbacksim.registry import CATEGORIES, registry
+    from feedbacksim.core.registry import CATEGORIES, registry
 
     import_plugins(args.plugins)
     console = Console()

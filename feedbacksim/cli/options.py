@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from feedbacksim.errors import Problem, ScenarioError
-
-if TYPE_CHECKING:
-    from feedbacksim.scenario import Scenario
+from feedbacksim.scenario.scenario import Scenario, load
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +60,6 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def load_scenario(path: str, args: argparse.Namespace) -> Scenario:
     """Load ``path`` and apply the command's ``--plugin`` and ``--set`` options."""
-    from feedbacksim.scenario import load
-
     scenario = load(path, plugins=getattr(args, "plugins", []))
     overrides = parse_overrides(getattr(args, "overrides", []))
     return scenario.with_overrides(overrides) if overrides else scenario

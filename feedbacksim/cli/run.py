@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from feedbacksim.cli.display import print_verdict
 from feedbacksim.cli.execution import (
@@ -11,6 +12,7 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
+from feedbacksim.run.directory import default_run_dir, write_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,17 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
-    from feedbacksim.rundir import default_run_dir, write_run
-
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
-    results = scenario.run(replications=args.replications, seed=args.seed, **options)
-    out = write_run(
-        results,
-        options["directory"],
-        extra={"executor": options["executor"], "workers": options["workers"]},
-        csv=args.csv,
-    )
+    results = scenario.run(replications=args.replications, seed=args.seed, options=options)
+    out = write_run(results, Path(str(options.directory)), extra=options.describe(), csv=args.csv)
     print_verdict(results)
     print(f"results: {out}")
     write_report_unless_skipped(args, out)

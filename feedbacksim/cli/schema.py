@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Print the schema (every registered component's parameters included)."""
-    from feedbacksim.schema import json_schema
+    from feedbacksim.scenario.schema import json_schema
 
     import_plugins(args.plugins)
     print(json.dumps(json_schema(), indent=2))

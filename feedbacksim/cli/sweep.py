@@ -9,10 +9,7 @@ it does not judge: it exits 0 when it completes, 2 when the scenario or sweep is
 from __future__ import annotations
 
 import argparse
-import platform
-import sys
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -20,12 +17,11 @@ from rich.table import Table
 from feedbacksim.cli.execution import (
     add_execution_options,
     execution_options,
-    write_report_unless_skipped,
+    print_report_path,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-
-if TYPE_CHECKING:
-    from feedbacksim.sweep import SweepResults
+from feedbacksim.run.directory import default_run_dir
+from feedbacksim.run.sweep import SweepResults, run_sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,37 +57,12 @@ def sweep_table(sweep: SweepResults) -> Table:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
-    from feedbacksim.files import atomic_write_text
-    from feedbacksim.phase import phase_diagram
-    from feedbacksim.rundir import default_run_dir, package_versions, write_json
-    from feedbacksim.sweep import run_sweep
-
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
-    out = options["directory"]
-    sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, **options)
-    atomic_write_text(out / "sweep.csv", sweep.to_frame().to_csv(index=False))
-    write_json(out / "sweep.json", sweep.to_json())
-    figure = phase_diagram(sweep, out / "phase_diagram.png")
-    write_json(
-        out / "manifest.json",
-        {
-            "scenario": scenario.to_dict(),
-            "source": str(scenario.source) if scenario.source else None,
-            "seed": sweep.seed,
-            "points": len(sweep.points),
-            "replications_per_point": sweep.replications,
-            "executor": options["executor"],
-            "workers": options["workers"],
-            "versions": package_versions(),
-            "platform": platform.platform(),
-            "wall_time_seconds": round(sweep.wall_time, 3),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": ["feedbacksim", *sys.argv[1:]],
-        },
-    )
+    sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
+    out = sweep.save(Path(str(options.directory)), report=args.report)
     Console().print(sweep_table(sweep))
-    print(f"phase diagram: {figure}")
+    print(f"phase diagram: {out / 'phase_diagram.png'}")
     print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    print_report_path(args, out)
     return 0

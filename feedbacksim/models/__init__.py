@@ -1,6 +1,7 @@
 """Built-in models (scikit-learn estimators, registered as components)."""
 
 from feedbacksim.models.beta_bernoulli import BetaBernoulliModel
+from feedbacksim.models.censored_poisson import CensoredPoissonModel
 from feedbacksim.models.gaussian import GaussianModel
 from feedbacksim.models.incident_count import IncidentCountModel
 from feedbacksim.models.incident_rate import IncidentRateModel
@@ -15,6 +16,7 @@ from feedbacksim.models.recommenders import (
 
 __all__ = [
     "BetaBernoulliModel",
+    "CensoredPoissonModel",
     "ContentFilteringRecommender",
     "GaussianModel",
     "IncidentCountModel",

@@ -7,8 +7,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 PositiveCount = Annotated[float, Field(gt=0)]
 
@@ -43,13 +43,13 @@ class BetaBernoulliModel(Regressor):
             self.successes_ = np.concatenate([self.successes_, np.zeros(size - old)])
             self.pulls_ = np.concatenate([self.pulls_, np.zeros(size - old)])
 
-    def fit(self, X, y) -> BetaBernoulliModel:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> BetaBernoulliModel:
         """Posterior from the prior and the rewards ``y`` of arms ``X[:, 0]``."""
         self.successes_ = np.zeros(0)
         self.pulls_ = np.zeros(0)
         return self.partial_fit(X, y)
 
-    def partial_fit(self, X, y) -> BetaBernoulliModel:
+    def partial_fit(self, X: np.ndarray, y: np.ndarray) -> BetaBernoulliModel:
         """Add the rewards ``y`` of arms ``X[:, 0]`` to the counts."""
         arms = np.asarray(X)[:, 0].astype(np.intp)
         y = np.asarray(y, dtype=float)
@@ -70,7 +70,7 @@ class BetaBernoulliModel(Regressor):
         self.pulls_ += np.bincount(arms, minlength=size)
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """Posterior mean success rate of each row's arm (the prior mean for unseen arms)."""
         arms = np.asarray(X)[:, 0].astype(np.intp)
         n = arms.shape[0]

@@ -7,8 +7,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 
 @register("model", "gaussian")
@@ -33,7 +33,7 @@ class GaussianModel(Regressor):
         # Refitted once per generation: skip scikit-learn's signature introspection.
         return GaussianModel(self.initial_mean, self.initial_variance)
 
-    def fit(self, X, y) -> GaussianModel:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianModel:
         """Mean and unbiased variance of ``y`` (at least two rows)."""
         y = np.asarray(y, dtype=float)
         if y.size < 2:
@@ -52,7 +52,7 @@ class GaussianModel(Regressor):
             getattr(self, "variance_", float(self.initial_variance)),
         )
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """The mean for every row."""
         return np.full(np.asarray(X).shape[0], self.params_[0])
 

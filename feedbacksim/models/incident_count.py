@@ -7,8 +7,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 PositiveCount = Annotated[float, Field(gt=0)]
 
@@ -52,19 +52,39 @@ class IncidentCountModel(Regressor):
             self._counts = np.asarray(self.prior_counts, dtype=float).copy()
         return self._counts
 
-    def _accepted(self, y, propensity, min_propensity, rng) -> np.ndarray:
+    def _accepted(
+        self,
+        y: np.ndarray,
+        propensity: np.ndarray | None,
+        min_propensity: np.ndarray | None,
+        rng: np.random.Generator | None,
+    ) -> np.ndarray:
         if not self.correction or propensity is None:
             return y
+        if min_propensity is None or rng is None:
+            raise ValueError("the correction needs min_propensity and a generator (rng)")
         keep = np.minimum(1.0, min_propensity / propensity)
         return rng.binomial(y.astype(np.int64), keep).astype(float)
 
-    def fit(self, X, y, propensity=None, min_propensity=None, rng=None) -> IncidentCountModel:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        propensity: np.ndarray | None = None,
+        min_propensity: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> IncidentCountModel:
         """Counts = prior + incidents accepted from ``(X, y)``."""
         self._counts = np.asarray(self.prior_counts, dtype=float).copy()
         return self.partial_fit(X, y, propensity, min_propensity, rng)
 
     def partial_fit(
-        self, X, y, propensity=None, min_propensity=None, rng=None
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        propensity: np.ndarray | None = None,
+        min_propensity: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
     ) -> IncidentCountModel:
         """Add incidents accepted from ``(X, y)`` to the counts."""
         regions = np.asarray(X)[:, 0].astype(np.int64)
@@ -83,6 +103,6 @@ class IncidentCountModel(Regressor):
         )
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """The current count of each row's region."""
         return self.counts_[np.asarray(X)[:, 0].astype(np.int64)]

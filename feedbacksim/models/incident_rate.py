@@ -7,8 +7,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -27,7 +27,9 @@ class IncidentRateModel(Regressor):
 
     The estimate is of *discovered* incidents per observed day, which is what the
     dispatcher can see: when patrols are capped (``discoveries_per_patrol``) it is
-    censored at the patrols sent, as a deployed system's would be.
+    censored at the patrols sent, as a deployed system's would be. For D'Amour et al.'s
+    setting (rates that move with the allocation, capped discoveries) ml-fairness-gym's
+    estimator is ``censored-poisson``: docs/worlds.md says when each fits.
     """
 
     def __init__(
@@ -61,13 +63,13 @@ class IncidentRateModel(Regressor):
         totals, weights = self._state()
         return totals / weights
 
-    def fit(self, X, y) -> IncidentRateModel:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> IncidentRateModel:
         """Estimate from the prior and ``(X, y)`` only."""
         for name in ("_weights", "_totals"):
             self.__dict__.pop(name, None)
         return self.partial_fit(X, y)
 
-    def partial_fit(self, X, y) -> IncidentRateModel:
+    def partial_fit(self, X: np.ndarray, y: np.ndarray) -> IncidentRateModel:
         """Add observed days ``(X, y)`` to the estimate (rows in time order)."""
         totals, weights = self._state()
         regions = np.asarray(X)[:, 0].astype(np.int64)
@@ -95,6 +97,6 @@ class IncidentRateModel(Regressor):
         weights += np.bincount(sorted_regions, w, k)
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """The estimated rate of each row's region."""
         return self.rates_[np.asarray(X)[:, 0].astype(np.int64)]

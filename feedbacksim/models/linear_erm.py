@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 
 @register("model", "linear-erm")
@@ -44,7 +44,7 @@ class LinearERM(Regressor):
         self.steps = steps
         self.step_size = step_size
 
-    def fit(self, X, y) -> LinearERM:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearERM:
         """Fit the coefficients (``coef_``) and, for worst-group, the group weights (``group_weights_``)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
@@ -69,7 +69,9 @@ class LinearERM(Regressor):
         self.group_weights_ = q
         return self
 
-    def _exponentiated_gradient(self, a, c, s, ridge) -> np.ndarray:
+    def _exponentiated_gradient(
+        self, a: np.ndarray, c: np.ndarray, s: np.ndarray, ridge: np.ndarray
+    ) -> np.ndarray:
         q = np.full(a.shape[0], 1.0 / a.shape[0])
         q_sum = np.zeros_like(q)
         for _ in range(self.steps):
@@ -81,12 +83,19 @@ class LinearERM(Regressor):
         # The iterates oscillate around the saddle point; their average converges to it.
         return q_sum / self.steps
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """``x . coef_`` (the group column is not used)."""
         return np.asarray(X, dtype=float)[:, :-1] @ self.coef_
 
 
-def _two_group_weights(a, c, s, ridge, points: int = 65, rounds: int = 4) -> np.ndarray:
+def _two_group_weights(
+    a: np.ndarray,
+    c: np.ndarray,
+    s: np.ndarray,
+    ridge: np.ndarray,
+    points: int = 65,
+    rounds: int = 4,
+) -> np.ndarray:
     """Weights (beta, 1 - beta) minimizing the larger of two groups' risks.
 
     The worst-group risk of theta(beta), the weighted least-squares fit, is minimized

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 
 @register("model", "mean")
@@ -22,7 +22,7 @@ class MeanModel(Regressor):
     def __sklearn_is_fitted__(self) -> bool:
         return True  # ``initial`` is a usable prediction before any data
 
-    def fit(self, X, y) -> MeanModel:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MeanModel:
         """``mean_`` = the mean of ``y``."""
         y = np.asarray(y, dtype=float)
         if y.size == 0:
@@ -35,6 +35,6 @@ class MeanModel(Regressor):
         """The deployed prediction: the fitted mean, or ``initial`` before any fit."""
         return getattr(self, "mean_", float(self.initial))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """``theta`` for every row."""
         return np.full(np.asarray(X).shape[0], self.theta)

@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.lazy_import import lazy_module
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.lazy_import import lazy_module
+from feedbacksim.core.registry import register
 
 special = lazy_module("scipy.special")
 
@@ -62,7 +62,7 @@ class PoissonDemandModel(Regressor):
     def __init__(self, censoring: Literal["ignore", "mle"] = "ignore") -> None:
         self.censoring = censoring
 
-    def fit(self, X, y) -> PoissonDemandModel:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PoissonDemandModel:
         """Estimate ``levels_`` (one per product index seen, 0..max index)."""
         X = np.asarray(X, dtype=float)
         sales = np.asarray(y, dtype=float)
@@ -82,7 +82,9 @@ class PoissonDemandModel(Regressor):
         return self
 
     @staticmethod
-    def _censored_mle(product, exposure, sales, sold_out, n) -> np.ndarray:
+    def _censored_mle(
+        product: np.ndarray, exposure: np.ndarray, sales: np.ndarray, sold_out: np.ndarray, n: int
+    ) -> np.ndarray:
         """Root of the censored score, per product, by bisection on log(level).
 
         The score of a level L is ``sum(observed sales) - L * sum(observed exposure)`` (days
@@ -106,7 +108,7 @@ class PoissonDemandModel(Regressor):
             hi = np.where(score > 0, hi, mid)
         return np.exp(0.5 * (lo + hi))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """Forecast demand mean of each row: level of its product times its seasonal factor."""
         X = np.asarray(X, dtype=float)
         return self.levels_[X[:, 0].astype(np.int64)] * X[:, 1]

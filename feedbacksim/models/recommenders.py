@@ -21,8 +21,8 @@ import numpy as np
 from pydantic import Field
 from threadpoolctl import ThreadpoolController
 
-from feedbacksim.estimator import Regressor
-from feedbacksim.registry import register
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.registry import register
 
 # The products here are small (attributes have ~20 dimensions): a multi-threaded BLAS only
 # adds synchronization, and on a busy machine it multiplied the CPU time by four.
@@ -69,7 +69,14 @@ class InteractionRecommender(Regressor):
 
     uses_propensity = True
 
-    def fit(self, X, y, propensity=None, min_propensity=None, rng=None) -> InteractionRecommender:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        propensity: np.ndarray | None = None,
+        min_propensity: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> InteractionRecommender:
         """Learn from interaction and catalog rows (see the module docstring)."""
         users, items = pair_indices(X)
         y = np.asarray(y, dtype=float)
@@ -90,7 +97,7 @@ class InteractionRecommender(Regressor):
         """A fresh ``(n_items, n_users)`` score matrix (before masking consumed items)."""
         raise NotImplementedError
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """Scores of the (user, item) pairs in ``X``; ``-inf`` for items the user consumed."""
         X = np.asarray(X)
         if X.shape[0] == 0:

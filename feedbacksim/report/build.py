@@ -67,7 +67,7 @@ def read_metrics(directory: Path) -> pd.DataFrame:
 
 def first_replication_events(directory: Path) -> pd.DataFrame | None:
     """Events of replication 0 (retrains, skipped retrains), from its stored file."""
-    from feedbacksim.store import ReplicationStore
+    from feedbacksim.run.store import ReplicationStore
 
     store = ReplicationStore(directory / "replications")
     if 0 not in store.complete():
@@ -77,7 +77,7 @@ def first_replication_events(directory: Path) -> pd.DataFrame | None:
 
 def time_unit(scenario: dict[str, Any]) -> str:
     """The world's time unit (``days`` unless the environment class says otherwise)."""
-    from feedbacksim.registry import registry
+    from feedbacksim.core.registry import registry
 
     kind = scenario.get("environment", {}).get("kind")
     try:
@@ -184,7 +184,7 @@ def analyzed_metrics(scenario: dict[str, Any], recorded: set[str]) -> list[tuple
             out.append((metric, reference))
         condition = spec.get("condition")
         if isinstance(condition, str):
-            from feedbacksim.expressions import parse
+            from feedbacksim.core.expressions import parse
 
             for name in sorted(parse(condition).metrics()):
                 if name in recorded and all(name != m for m, _ in out):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
+from pathlib import Path
 
 from feedbacksim.report.content import Report, Table
 
@@ -66,7 +67,7 @@ def _html_table(table: Table) -> str:
     return f"<table><caption>{esc(table.title)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _image(path) -> str:
+def _image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<figure><img src="data:image/png;base64,{data}" alt="{html_lib.escape(path.stem)}"></figure>'
 

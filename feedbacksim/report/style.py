@@ -37,7 +37,8 @@ def figure_style() -> Iterator[None]:
     import matplotlib
     from cycler import cycler
 
-    with matplotlib.rc_context({**RC, "axes.prop_cycle": cycler(color=PALETTE)}):
+    rc: Any = {**RC, "axes.prop_cycle": cycler(color=PALETTE)}
+    with matplotlib.rc_context(rc):
         yield
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from feedbacksim.analyzers.base import Finding
-from feedbacksim.results import AnalyzerSummary, Results
+from feedbacksim.run.results import AnalyzerSummary, Results
 from feedbacksim.testing.reproduce import reproduce_command
 
 

@@ -18,13 +18,13 @@ last run the test made with ``run_scenario``. The plugin is registered under the
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from feedbacksim.results import Results
-from feedbacksim.scenario import Scenario, load
+from feedbacksim.run.results import Results
+from feedbacksim.scenario.scenario import Scenario, load
 from feedbacksim.testing.assertions import FeedbackLoopFailure
 from feedbacksim.testing.profile import register_profile
 from feedbacksim.testing.reproduce import reproduce_command
@@ -134,8 +134,8 @@ def _failure(exc: BaseException | None) -> FeedbackLoopFailure | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[pytest.TestReport]:
-    report: pytest.TestReport = yield
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.when != "call" or not report.failed:
         return report
     failure = _failure(call.excinfo.value if call.excinfo else None)

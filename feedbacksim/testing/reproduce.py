@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from feedbacksim.scenario import read_scenario_file
+from feedbacksim.scenario.scenario import read_scenario_file
 
 if TYPE_CHECKING:
-    from feedbacksim.results import Results
-    from feedbacksim.scenario import Scenario
+    from feedbacksim.run.results import Results
+    from feedbacksim.scenario.scenario import Scenario
 
 
 def format_value(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 Every component declares its parameters (the keyword arguments of its ``__init__``, with
 pydantic constraints); the run settings and agent sections are declared in
-:mod:`feedbacksim.schema`. The strategies read those declarations, so a drawn value is
+:mod:`feedbacksim.scenario.schema`. The strategies read those declarations, so a drawn value is
 one the scenario accepts: ranges are drawn within the declared bounds, and a range or a
 choice outside them is refused when the strategy is built, with the bounds in the error.
 """
@@ -19,11 +19,11 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from pydantic.fields import FieldInfo
 
-from feedbacksim.components import resolve_model
+from feedbacksim.core.registry import registry
 from feedbacksim.errors import ScenarioError
-from feedbacksim.registry import registry
-from feedbacksim.scenario import Scenario
-from feedbacksim.schema import AgentSpec, ScenarioSpec
+from feedbacksim.scenario.components import resolve_model
+from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.scenario.schema import AgentSpec, ScenarioSpec
 
 Range = tuple[float, float]
 ParamSpec = Range | Sequence[Any] | st.SearchStrategy[Any]
@@ -157,16 +157,16 @@ def declared_field(scenario: Scenario, path: str) -> FieldInfo:
                 case [name]:
                     return _field(AgentSpec, name, path)
         case ["analyzers", key, name]:
-            names = [a.params().get("name") for a in spec.analyzers]
+            names = [str(a.params().get("name")) for a in spec.analyzers]
             analyzer = _named(spec.analyzers, names, key, "analyzer", path)
             return _field(registry.get("analyzer", analyzer.kind).params_model, name, path)
     raise ValueError(f"{path}: not a parameter path that strategies know how to draw")
 
 
 def _adapter(field: FieldInfo) -> pydantic.TypeAdapter[Any]:
-    annotation = field.annotation
+    annotation: Any = field.annotation
     if field.metadata:
-        annotation = Annotated[(annotation, *field.metadata)]  # type: ignore[valid-type]
+        annotation = Annotated.__class_getitem__((annotation, *field.metadata))  # type: ignore[attr-defined]
     return pydantic.TypeAdapter(annotation)
 
 

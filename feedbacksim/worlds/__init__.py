@@ -4,6 +4,7 @@ from feedbacksim.worlds.bandit import BanditWorld
 from feedbacksim.worlds.data_feedback import DataFeedbackWorld
 from feedbacksim.worlds.demand import DemandWorld, OrderUpToPolicy
 from feedbacksim.worlds.lending import LendingWorld
+from feedbacksim.worlds.lending_fico import FicoLendingWorld
 from feedbacksim.worlds.model_collapse import ModelCollapseWorld
 from feedbacksim.worlds.performative import PerformativeWorld
 from feedbacksim.worlds.policing import PolicingWorld
@@ -22,6 +23,7 @@ __all__ = [
     "DataFeedbackWorld",
     "DemandPricingWorld",
     "DemandWorld",
+    "FicoLendingWorld",
     "LendingWorld",
     "ModelCollapseWorld",
     "OrderUpToPolicy",

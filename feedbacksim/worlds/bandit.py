@@ -22,9 +22,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -48,7 +48,6 @@ class BanditWorld(Environment):
         "best_arm_share": "share of all pulls so far that went to the arm with the highest rate",
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
-    open_loop_doc = "every arm's reward is observed each round, whatever was pulled"
 
     def __init__(
         self,

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from feedbacksim.seeding import named_generator
-from feedbacksim.trace import MetricSeries, Trace
+from feedbacksim.core.seeding import named_generator
+from feedbacksim.core.trace import MetricSeries, Trace
 
 
 def supports(spec: Any) -> bool:
     """Whether the world, model and policy of ``spec`` are ones the batched bandit reproduces.
 
-    The agent's own rules are checked by :func:`feedbacksim.batched.batchable`.
+    The agent's own rules are checked by :func:`feedbacksim.run.batched.batchable`.
     """
     env = spec.environment
     if env.kind != "bandit":

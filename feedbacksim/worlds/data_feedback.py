@@ -27,10 +27,10 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.lazy_import import lazy_module
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_module
+from feedbacksim.core.registry import register
 
 stats = lazy_module("scipy.stats")
 
@@ -72,7 +72,6 @@ class DataFeedbackWorld(Environment):
             "1 - positive_rate]; with m = 0 (no bound) the end of that range on delta's side"
         ),
     }
-    open_loop_doc = "model-labelled samples get their true labels"
 
     def __init__(
         self,
@@ -109,7 +108,9 @@ class DataFeedbackWorld(Environment):
             self.declare(metric)
         self.every(1.0, self.step)
 
-    def population_sample(self, n, rng):
+    def population_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``n`` inputs with their true labels."""
         y = (rng.random(n) < self.positive_rate).astype(float)
         x = rng.standard_normal(n) + self.separation * (y - 0.5)
@@ -120,7 +121,7 @@ class DataFeedbackWorld(Environment):
         agent = self.model_agent
         predicted = self.decide(agent, self._eval).scores >= 0.5
         self.record("bias", predicted.mean() - self.positive_rate)
-        labels = agent.data.rows()["labels"]  # what the next refit trains on
+        labels = agent.training_labels()  # what the next refit trains on
         share = float(labels.mean()) if labels.shape[0] else self.positive_rate
         self.record("label_bias", share - self.positive_rate)
         self.record("delta", self.delta)

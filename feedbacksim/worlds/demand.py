@@ -28,11 +28,11 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.lazy_import import lazy_module
-from feedbacksim.policies import Policy
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_module
+from feedbacksim.core.policies import Policy
+from feedbacksim.core.registry import register
 
 stats = lazy_module("scipy.stats")
 
@@ -90,7 +90,6 @@ class DemandWorld(Environment):
         "forecast_level": "forecast level (forecast / seasonal factor) per product",
         "true_level": "true demand level per product",
     }
-    open_loop_doc = "the forecaster observes demand itself, not sales"
 
     def __init__(
         self,

@@ -34,11 +34,12 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.lazy_import import lazy_function
-from feedbacksim.quality import auc as roc_auc
-from feedbacksim.registry import register
+from feedbacksim.core.agent import AgentView
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_function
+from feedbacksim.core.quality import auc as roc_auc
+from feedbacksim.core.registry import register
 
 expit = lazy_function("scipy.special", "expit")
 ndtri = lazy_function("scipy.special", "ndtri")
@@ -98,7 +99,6 @@ class LendingWorld(Environment):
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
         "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
-    open_loop_doc = "every applicant's repayment is observed, approved or not"
 
     def __init__(
         self,
@@ -154,8 +154,8 @@ class LendingWorld(Environment):
             )
 
     # -- the world's model (no simulation needed) --------------------------------------
-    def repay_probability(self, scores: np.ndarray) -> np.ndarray:
-        """p(x): probability that a person with score x repays."""
+    def repay_probability(self, scores: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """p(x): probability that a person with score x repays (the same in every group here)."""
         return expit((np.asarray(scores, dtype=float) - self.repay_midpoint) / self.repay_scale)
 
     def score_step(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +169,7 @@ class LendingWorld(Environment):
         """``n`` equally spaced quantiles of a group's initial score distribution, highest first."""
         u = 1.0 - (np.arange(n) + 0.5) / n
         x = self.score_means[group] + self.score_sds[group] * ndtri(u)
-        return np.clip(x, *self.score_range)
+        return np.clip(x, self.score_range[0], self.score_range[1])
 
     def outcome_curve(self, selection_rates: np.ndarray, group: int) -> np.ndarray:
         """Expected one-step change of a group's mean score when its top ``selection_rates`` are approved.
@@ -178,7 +178,7 @@ class LendingWorld(Environment):
         vectorized over the rates.
         """
         x = self.initial_quantiles(group)
-        p = self.repay_probability(x)
+        p = self.repay_probability(x, np.full(x.shape[0], group))
         up, down = self.score_step(x)
         expected = np.concatenate([[0.0], np.cumsum(p * up + (1.0 - p) * down)]) / x.shape[0]
         k = np.rint(np.asarray(selection_rates, dtype=float) * x.shape[0]).astype(np.int64)
@@ -197,7 +197,7 @@ class LendingWorld(Environment):
         """
         x = self.initial_quantiles(group)
         x = x[(x >= self.band[0]) & (x <= self.band[1])]
-        default = 1.0 - self.repay_probability(x)
+        default = 1.0 - self.repay_probability(x, np.full(x.shape[0], group))
         observed = np.where(x >= cutoff, 1.0, epsilon)
         return float(default.mean()), float((default * observed).sum() / observed.sum())
 
@@ -208,10 +208,14 @@ class LendingWorld(Environment):
         """``n`` people drawn from the current population with freshly drawn repayments."""
         who = rng.integers(0, self.population_size, n)
         scores = self.scores[who]
-        repaid = (rng.random(n) < self.repay_probability(scores)).astype(float)
-        return self._features(scores, rng), repaid, self.groups[who]
+        groups = self.groups[who]
+        repaid = (rng.random(n) < self.repay_probability(scores, groups)).astype(float)
+        return self._features(scores, groups, rng), repaid, groups
 
-    def _features(self, scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _features(
+        self, scores: np.ndarray, groups: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """What the lender sees of each applicant: the scaled score, then noise columns."""
         x = ((scores - 575.0) / 100.0).reshape(-1, 1)
         if self.noise_features:
             x = np.hstack([x, rng.standard_normal((scores.shape[0], self.noise_features))])
@@ -225,15 +229,13 @@ class LendingWorld(Environment):
         counts = np.floor(shares / shares.sum() * self.population_size).astype(np.int64)
         counts[0] += self.population_size - counts.sum()
         self.groups = np.repeat(np.arange(self.n_groups), counts)
-        means = np.asarray(self.score_means, dtype=float)[self.groups]
-        sds = np.asarray(self.score_sds, dtype=float)[self.groups]
-        self.scores = np.clip(rng.normal(means, sds), *self.score_range)
+        self.scores = self.initial_scores(rng)
         self._group_sizes = counts.astype(float)
         # Per-group sums of scores and of default probabilities, updated as scores move, so
         # that the daily population metrics cost O(groups), not O(population).
         self._score_sum = np.bincount(self.groups, self.scores, self.n_groups)
         self._default_sum = np.bincount(
-            self.groups, 1.0 - self.repay_probability(self.scores), self.n_groups
+            self.groups, 1.0 - self.repay_probability(self.scores, self.groups), self.n_groups
         )
         self._initial_mean = self._score_sum / self._group_sizes
         g = self.n_groups
@@ -246,11 +248,20 @@ class LendingWorld(Environment):
         self._last["group_auc"] = np.full(g, 0.5)
         # A stream of its own for measurement samples, so that measuring never shifts the
         # world's draws (a gated and an ungated run see the same applicants).
-        self._measure_rng = rng.spawn(1)[0]
+        self._measure_rng = self.stream("measure")
         for metric in self.metrics:
             self.declare(metric, groups=range(g))
-        self.sim.retrain_listeners.append(self._after_deploy)
         self.every(1.0, self.step)
+
+    def initial_scores(self, rng: np.random.Generator) -> np.ndarray:
+        """Each person's initial score (``self.groups`` is set): the group's clipped normal."""
+        means = np.asarray(self.score_means, dtype=float)[self.groups]
+        sds = np.asarray(self.score_sds, dtype=float)[self.groups]
+        return np.clip(rng.normal(means, sds), self.score_range[0], self.score_range[1])
+
+    def applicants(self, rng: np.random.Generator) -> np.ndarray:
+        """Today's applicants: ``applicants_per_day`` people drawn uniformly, with replacement."""
+        return rng.integers(0, self.population_size, self.applicants_per_day)
 
     def _record_rate(self, metric: str, numerator: np.ndarray, denominator: np.ndarray) -> None:
         """Record ``numerator / denominator`` per group; a zero denominator keeps the last value."""
@@ -267,12 +278,12 @@ class LendingWorld(Environment):
     def step(self) -> None:
         """One day: applicants arrive, the lender decides, outcomes are drawn and scheduled."""
         rng = self.rng
-        who = rng.integers(0, self.population_size, self.applicants_per_day)
+        who = self.applicants(rng)
         scores = self.scores[who]
         groups = self.groups[who]
-        p = self.repay_probability(scores)
+        p = self.repay_probability(scores, groups)
         repaid = rng.random(who.shape[0]) < p
-        features = self._features(scores, rng)
+        features = self._features(scores, groups, rng)
         decision = self.lender.decide(Batch(features, groups))
         approved = decision.actions > 0
 
@@ -322,12 +333,14 @@ class LendingWorld(Environment):
         before = self.scores[people]
         up, down = self.score_step(self.scores[borrowers])
         np.add.at(self.scores, borrowers, np.where(borrower_repaid, up, down))
-        after = np.clip(self.scores[people], *self.score_range)
+        after = np.clip(self.scores[people], self.score_range[0], self.score_range[1])
         self.scores[people] = after
         owners = self.groups[people]
         self._score_sum += np.bincount(owners, after - before, g)
         self._default_sum += np.bincount(
-            owners, self.repay_probability(before) - self.repay_probability(after), g
+            owners,
+            self.repay_probability(before, owners) - self.repay_probability(after, owners),
+            g,
         )
         default = ~labels
         self._observed += [
@@ -337,14 +350,12 @@ class LendingWorld(Environment):
             np.bincount(label_groups[label_in_band], default[label_in_band], g),
         ]
 
-    def _after_deploy(self, agent) -> None:
+    def on_deploy(self, agent: AgentView) -> None:
         """Measure the newly deployed model's true AUC per group on a fresh population sample."""
-        if agent is not self.lender:
+        if agent.name != self.lender.name:
             return
-        from feedbacksim.agent import model_scores
-
         features, repaid, groups = self.population_sample(self.auc_sample, self._measure_rng)
-        scores = model_scores(agent.deployed, features)
+        scores = agent.score(features)
         auc = self._last["group_auc"]
         for g in range(self.n_groups):
             mine = groups == g

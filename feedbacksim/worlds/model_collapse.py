@@ -27,9 +27,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -61,7 +61,6 @@ class ModelCollapseWorld(Environment):
             "collapsed to 0 counts as the smallest normal float, 2.2e-308, to stay finite)"
         ),
     }
-    open_loop_doc = "every sample is drawn from the true distribution"
 
     def __init__(
         self,
@@ -88,8 +87,7 @@ class ModelCollapseWorld(Environment):
 
     def step(self) -> None:
         """One generation: refit if due, record the fit, generate the next training set."""
-        self.generator.retrain_if_due()
-        model = self.generator.deployed
+        model = self.generator.serving_model()
         if not hasattr(model, "sample"):
             raise ValueError(
                 f"model_collapse needs a generative model with sample(n, rng), got "

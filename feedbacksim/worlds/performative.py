@@ -27,9 +27,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 
 @register("environment", "performative")
@@ -57,7 +57,6 @@ class PerformativeWorld(Environment):
         "outcome_mean": "the true outcome mean given the deployed prediction, mu + eps * theta",
         "stable_point": "the performatively stable prediction mu / (1 - eps) (NaN for eps = 1)",
     }
-    open_loop_doc = "outcomes are drawn from N(mu, sigma^2) whatever the deployed prediction"
 
     def __init__(
         self,
@@ -90,9 +89,9 @@ class PerformativeWorld(Environment):
         outcomes = self.rng.normal(mean, self.sigma, self.samples_per_round)
         self.deliver(self.predictor, Observations(self._batch.features, outcomes))
 
-        if self.predictor.retrains > self._retrains and self._previous is not None:
+        if self.predictor.version > self._retrains and self._previous is not None:
             self.record("model_step", abs(theta - self._previous))
-        self._retrains = self.predictor.retrains
+        self._retrains = self.predictor.version
         self._previous = theta
         self.record("theta", theta)
         self.record("outcome_mean", mean)

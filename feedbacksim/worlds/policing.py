@@ -26,9 +26,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Rate = Annotated[float, Field(ge=0.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -51,6 +51,12 @@ class PolicingWorld(Environment):
             rate above 1 means an incident every day.
         discoveries_per_patrol: most incidents one patrol discovers in a day (``None``:
             a patrolled region's incidents are all discovered, whatever the patrols).
+        allocation_features: give the dispatcher two more feature columns: the day's
+            discovery cap in the region (``discoveries_per_patrol`` times the patrols sent;
+            -1 when discovery is not capped, and in the open loop; 0 in the batch, which is
+            decided before the patrols) and the day, so that a model can tell a count
+            capped by its patrols from an uncapped one and keep a window in days
+            (``censored-poisson``).
         agent: the dispatcher's name (default: the scenario's only agent).
     """
 
@@ -61,8 +67,8 @@ class PolicingWorld(Environment):
         "discovered": "incidents discovered by patrols that day, per region",
         "missed": "incidents that occurred and were not discovered by patrols that day",
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
+        "mean_missed": "missed incidents per day in the region, averaged over the days so far",
     }
-    open_loop_doc = "incidents are observed in every region, whatever the patrols"
 
     def __init__(
         self,
@@ -72,6 +78,7 @@ class PolicingWorld(Environment):
         reporting_rate: Probability = 0.0,
         dynamic_rate: Rate = 0.0,
         discoveries_per_patrol: Annotated[int, Field(ge=1)] | None = None,
+        allocation_features: bool = False,
         agent: str | None = None,
     ) -> None:
         self.incident_rates = incident_rates
@@ -80,6 +87,7 @@ class PolicingWorld(Environment):
         self.reporting_rate = reporting_rate
         self.dynamic_rate = dynamic_rate
         self.discoveries_per_patrol = discoveries_per_patrol
+        self.allocation_features = allocation_features
         self.agent = agent
 
     @classmethod
@@ -92,17 +100,32 @@ class PolicingWorld(Environment):
 
     @classmethod
     def check_agent(cls, params: dict, agent: Any) -> dict[str, str]:
-        """An incident-count model needs one prior count per region (checked at load)."""
-        counts = (
-            agent.model.params.get("prior_counts") if agent.model.kind == "incident-count" else None
-        )
+        """Checks at load: one prior value per region; a censored-poisson model gets its features."""
         regions = len(params["incident_rates"])
-        if isinstance(counts, list) and len(counts) != regions:
-            return {
-                "model.params.prior_counts": f"has {len(counts)} values but "
-                f"environment.params.incident_rates has {regions} regions"
-            }
-        return {}
+        model = agent.model
+        problems = {}
+        for kind, key in (
+            ("incident-count", "prior_counts"),
+            ("censored-poisson", "prior_rates"),
+        ):
+            values = model.params.get(key) if model.kind == kind else None
+            if isinstance(values, list) and len(values) != regions:
+                problems[f"model.params.{key}"] = (
+                    f"has {len(values)} values but "
+                    f"environment.params.incident_rates has {regions} regions"
+                )
+        if model.kind == "censored-poisson":
+            given = model.params.get("regions")
+            if isinstance(given, int) and given != regions:
+                problems["model.params.regions"] = (
+                    f"is {given} but environment.params.incident_rates has {regions} regions"
+                )
+            if not params.get("allocation_features", False):
+                problems["model.kind"] = (
+                    "censored-poisson reads the discovery cap and the day: set "
+                    "environment.params.allocation_features: true"
+                )
+        return problems
 
     def start(self) -> None:
         self.rates = np.asarray(self.incident_rates, dtype=float)
@@ -110,8 +133,13 @@ class PolicingWorld(Environment):
         self.dispatcher = (
             self.agents[self.agent] if self.agent else next(iter(self.agents.values()))
         )
-        self._batch = Batch(np.arange(k, dtype=float).reshape(k, 1), capacity=self.patrols_per_day)
+        columns = 3 if self.allocation_features else 1
+        features = np.zeros((k, columns))
+        features[:, 0] = np.arange(k)
+        self._batch = Batch(features, capacity=self.patrols_per_day)
         self._true_share = self.rates / self.rates.sum()
+        self._missed_total = np.zeros(k)
+        self._days = 0
         for metric in self.metrics:
             self.declare(metric, groups=range(k))
         self.every(1.0, self.step)
@@ -119,6 +147,8 @@ class PolicingWorld(Environment):
     def step(self) -> None:
         """One day: allocate patrols, draw incidents, let the dispatcher see what it found."""
         rng = self.rng
+        if self.allocation_features:
+            self._batch.features[:, 2] = self.now
         decision = self.dispatcher.decide(self._batch)
         share = decision.propensity
         patrolled = decision.actions > 0
@@ -141,9 +171,15 @@ class PolicingWorld(Environment):
                 rates / total if total > 0 else np.full(rates.shape[0], 1.0 / rates.shape[0])
             )
 
+        features = self._batch.features
+        if self.allocation_features:
+            # The discovery cap: the most incidents the patrols could find (-1: no cap).
+            features = features.copy()
+            capped = self.discoveries_per_patrol is not None and not self.open_loop
+            features[:, 1] = self.discoveries_per_patrol * decision.actions if capped else -1.0
         if self.open_loop:
             seen = np.ones_like(patrolled)
-            obs = Observations(self._batch.features, incidents)
+            obs = Observations(features, incidents)
         else:
             # Probability that a region is patrolled at least once today, given the allocation.
             units = self.patrols_per_day
@@ -151,7 +187,7 @@ class PolicingWorld(Environment):
             seen = patrolled
             labels = discovered[seen]
             obs = Observations(
-                self._batch.features[seen],
+                features[seen],
                 labels,
                 propensity=observed_p[seen],
                 min_propensity=np.full(labels.shape[0], observed_p.min()),
@@ -161,9 +197,7 @@ class PolicingWorld(Environment):
             reported = rng.binomial(missed.astype(np.int64), self.reporting_rate).astype(float)
             has = (reported > 0) & ~seen
             if has.any():
-                self.deliver(
-                    self.dispatcher, Observations(self._batch.features[has], reported[has])
-                )
+                self.deliver(self.dispatcher, Observations(features[has], reported[has]))
 
         self.record("patrol_share", share)
         self.record("patrols", decision.actions)
@@ -171,3 +205,6 @@ class PolicingWorld(Environment):
         self.record("discovered", discovered)
         self.record("missed", missed)
         self.record("incident_rate", rates)
+        self._missed_total += missed
+        self._days += 1
+        self.record("mean_missed", self._missed_total / self._days)

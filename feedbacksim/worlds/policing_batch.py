@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from feedbacksim.seeding import named_generator
-from feedbacksim.trace import MetricSeries, Trace
+from feedbacksim.core.seeding import named_generator
+from feedbacksim.core.trace import MetricSeries, Trace
 from feedbacksim.worlds.policing import PolicingWorld
 
 METRICS = tuple(PolicingWorld.metrics)
@@ -39,7 +39,7 @@ def supports(spec: Any) -> bool:
     """Whether the world, model and policy of ``spec`` are ones the batched urn reproduces.
 
     The agent's own rules (one agent, an incremental update every whole number of days,
-    no gate) are checked by :func:`feedbacksim.batched.batchable`.
+    no gate) are checked by :func:`feedbacksim.run.batched.batchable`.
     """
     env = spec.environment
     if env.kind != "policing":

@@ -34,11 +34,12 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.estimator import Regressor
-from feedbacksim.policies import Policy
-from feedbacksim.registry import register
+from feedbacksim.core.agent import AgentView
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.policies import Policy
+from feedbacksim.core.registry import register
 
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -70,17 +71,19 @@ class RepricingRule(Regressor):
     def __sklearn_is_fitted__(self) -> bool:
         return True
 
-    def fit(self, X, y) -> RepricingRule:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> RepricingRule:
         """A rule has nothing to learn."""
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """``factor`` times the competitor's price, capped at ``max_price``."""
         price = self.factor * np.asarray(X, dtype=float)[:, 0]
         return price if self.max_price is None else np.minimum(price, self.max_price)
 
 
-def _named_or_position(agents: dict, name: str | None, position: int, role: str):
+def _named_or_position(
+    agents: dict[str, AgentView], name: str | None, position: int, role: str
+) -> AgentView:
     if name is not None:
         if name not in agents:
             raise ValueError(f"no agent named {name!r} for the {role}; agents: {list(agents)}")
@@ -107,7 +110,6 @@ class RepricingWorld(Environment):
         "max_price": "the higher of the two prices",
         "ceiling_excess": "log(max_price / price_ceiling), floored at 0 (0 below the ceiling)",
     }
-    open_loop_doc = "each seller reprices against the initial price, not the other's current price"
 
     def __init__(
         self,
@@ -171,7 +173,6 @@ class DemandPricingWorld(Environment):
         "sales": "units sold this period",
         "stock": "units delivered this period",
     }
-    open_loop_doc = "the pricing model prices every period's stock against the initial price"
 
     def __init__(
         self,

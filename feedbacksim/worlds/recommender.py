@@ -30,10 +30,10 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Decision, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.policies import Policy, Probability
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.policies import Policy, Probability
+from feedbacksim.core.registry import register
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Concentration = Annotated[float, Field(gt=0)]
@@ -175,7 +175,6 @@ class RecommenderWorld(Environment):
         "utility": "mean true utility of the items consumed this step",
         "ideal_utility": "the same under the ideal recommender",
     }
-    open_loop_doc = "slates stay random for the whole run; the recommender never acts"
 
     def __init__(
         self,
@@ -304,11 +303,11 @@ class RecommenderWorld(Environment):
         )
 
         homogenization = self.arm.homogenization()
-        ideal = self.ideal_arm.homogenization()
+        ideal_homogenization = self.ideal_arm.homogenization()
         self.record("homogenization", homogenization)
-        self.record("ideal_homogenization", ideal)
-        self.record("homogenization_increase", homogenization - ideal)
-        self.record("excess_homogenization", max(0.0, homogenization - ideal))
+        self.record("ideal_homogenization", ideal_homogenization)
+        self.record("homogenization_increase", homogenization - ideal_homogenization)
+        self.record("excess_homogenization", max(0.0, homogenization - ideal_homogenization))
         self.record("utility", _mean(self.utility[items, users]))
         self.record("ideal_utility", _mean(self.utility[ideal_items, ideal_users]))
 

@@ -29,9 +29,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.registry import register
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 Count = Annotated[float, Field(gt=0)]
 
@@ -58,7 +58,6 @@ class RetentionWorld(Environment):
         "risk": "the group's true mean squared loss under the deployed model",
         "worst_group_risk": "the largest risk over groups",
     }
-    open_loop_doc = "arrivals do not respond to the risks: lambda stays at its initial value"
 
     def __init__(
         self,
@@ -108,7 +107,9 @@ class RetentionWorld(Environment):
         )
         return x, y
 
-    def population_sample(self, n, rng):
+    def population_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Users in the initial shares, with the group label as the last feature column."""
         groups = rng.choice(len(self.initial_users), size=n, p=self._initial_share())
         x, y = self._draw(groups, rng)

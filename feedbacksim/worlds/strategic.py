@@ -42,11 +42,10 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from feedbacksim.agent import is_fitted
-from feedbacksim.cases import Batch, Observations
-from feedbacksim.environment import Environment
-from feedbacksim.policies import ThresholdPolicy
-from feedbacksim.registry import register
+from feedbacksim.core.agent import is_fitted
+from feedbacksim.core.cases import Batch, Observations
+from feedbacksim.core.environment import Environment
+from feedbacksim.core.registry import register
 
 DEFAULT_COEF = [1.0, 1.0, 0.8, 0.5]
 DEFAULT_NAMES = ["income", "savings_balance", "open_credit_lines", "years_employed"]
@@ -106,7 +105,6 @@ class StrategicClassificationWorld(Environment):
         "gaming_rate": "share of the pool that moved its strategic features this round",
         "approved_default_rate": "true default probability averaged over approved applicants",
     }
-    open_loop_doc = "applicants do not respond to the model"
 
     def __init__(
         self,
@@ -146,12 +144,12 @@ class StrategicClassificationWorld(Environment):
 
     def start(self) -> None:
         self.lender = self.agents[self.agent] if self.agent else next(iter(self.agents.values()))
-        if not isinstance(self.lender.policy, ThresholdPolicy):
+        threshold = self.lender.threshold
+        if threshold is None:
             raise ValueError(
                 "strategic_classification needs a threshold policy: applicants respond to the "
                 "approval boundary"
             )
-        threshold = self.lender.policy.threshold
         if not 0 < threshold < 1:
             raise ValueError(f"the lender's threshold must be in (0, 1), got {threshold}")
         self._boundary = float(np.log(threshold / (1 - threshold)))
@@ -183,10 +181,10 @@ class StrategicClassificationWorld(Environment):
         return features, (rng.random(n) < p).astype(float), None
 
     def _deployed_parameters(self) -> np.ndarray | None:
-        """``(coef..., intercept)`` of the deployed model, or None before it is fitted."""
-        if not is_fitted(self.lender.deployed):
+        """``(coef..., intercept)`` of the model that decides this round, or None before one is fitted."""
+        model = self.lender.serving_model()  # applicants face the model that will decide on them
+        if not is_fitted(model):
             return None
-        model = self.lender.deployed
         if not hasattr(model, "coef_"):
             raise ValueError(
                 f"strategic_classification needs a linear model with coef_ and intercept_, "
@@ -196,7 +194,6 @@ class StrategicClassificationWorld(Environment):
 
     def step(self) -> None:
         """One round: applicants respond to the deployed model, the lender decides and learns."""
-        self.lender.retrain_if_due()  # applicants face the model that will decide on them
         params = self._deployed_parameters()
         if params is None or self.open_loop:
             shown, moved = self.features, np.zeros(self.applicants, dtype=bool)
@@ -215,9 +212,9 @@ class StrategicClassificationWorld(Environment):
 
         if params is None:
             params = np.full(len(self.true_coef) + 1, np.nan)
-        elif self._previous is not None and self.lender.retrains > self._retrains:
+        elif self._previous is not None and self.lender.version > self._retrains:
             self.record("model_step", float(np.linalg.norm(params - self._previous)))
-        self._retrains = self.lender.retrains
+        self._retrains = self.lender.version
         self._previous = params
         self.record("coef", params)
         self.record("approval_rate", approved.mean())

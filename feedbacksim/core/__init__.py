@@ -1,0 +1,1 @@
+"""The simulation core: cases, environment, agent, policies, training data, trace, seeding, registry."""

@@ -1,0 +1,153 @@
+"""Environment: the world an agent is deployed in, built on simpy.
+
+A world keeps its state in numpy arrays and advances it in simpy processes (arrivals,
+label delays, shocks, drifts). It asks agents for decisions on *batches* of cases, turns
+decisions into outcomes, changes its own state because of them (the performative effect),
+and decides what each agent may observe and when. Ground truth never leaves the
+environment except through recorded metrics.
+
+A subclass declares the metrics it records in ``metrics`` (name -> description) and
+implements :meth:`start`, which declares the metrics' groups and starts its processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import simpy
+
+from feedbacksim.core.agent import AgentView, model_scores
+from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.seeding import named_generator
+
+if TYPE_CHECKING:
+    from feedbacksim.core.agent import Agent
+    from feedbacksim.core.simulation import Simulation
+
+
+class Environment:
+    """Base class of every world.
+
+    Class attributes:
+        metrics: the metrics the world records, name -> one-line description. Scenario
+            validation checks analyzers against it.
+        time_unit: what one unit of simulated time is (axis labels of reports).
+    """
+
+    kind: ClassVar[str] = ""
+    metrics: ClassVar[dict[str, str]] = {}
+    time_unit: ClassVar[str] = "days"
+
+    # Set by the framework (not by a scenario): whether this run is the open-loop twin.
+    open_loop: bool = False
+
+    def bind(self, sim: Simulation, rng: np.random.Generator) -> None:
+        """Attach to a replication: its simpy clock, recorder, agents and random stream."""
+        self.sim = sim
+        self.rng = rng
+        self.recorder = sim.recorder
+        self._clock = sim.clock  # cached for the per-step record path
+        self._record = sim.recorder.record
+        self._agents: dict[str, Agent] = {a.name: a for a in sim.agents}
+        self.agents: dict[str, AgentView] = {a.name: AgentView(a) for a in sim.agents}
+        if type(self).on_deploy is not Environment.on_deploy:
+            sim.retrain_listeners.append(lambda agent: self.on_deploy(self.agents[agent.name]))
+
+    def start(self) -> None:
+        """Declare the recorded metrics and start the world's simpy processes."""
+        raise NotImplementedError
+
+    # -- helpers for subclasses ----------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Current simulated time."""
+        return self.sim.clock.now
+
+    def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
+        """Start a simpy process."""
+        return self.sim.clock.process(generator)
+
+    def timeout(self, delay: float) -> simpy.Timeout:
+        """A simpy event ``delay`` time units from now."""
+        return self.sim.clock.timeout(delay)
+
+    def every(self, interval: float, step: Any, start: float = 0.0) -> simpy.Process:
+        """Call ``step()`` every ``interval`` time units from ``start`` on (one simpy event per call)."""
+
+        def loop() -> Generator[simpy.Event, Any, None]:
+            if start > 0:
+                yield self.sim.clock.timeout(start)
+            timeout = self.sim.clock.timeout
+            while True:
+                step()
+                yield timeout(interval)
+
+        return self.process(loop())
+
+    def decide(self, agent: AgentView, batch: Batch) -> Decision:
+        """Ask ``agent`` for a decision on ``batch``."""
+        return agent.decide(batch)
+
+    def deliver(self, agent: AgentView, obs: Observations, delay: float = 0.0) -> None:
+        """Let ``agent`` observe ``obs``, now or after ``delay`` (a simpy timeout, no process)."""
+        if len(obs) == 0:
+            return
+        observe = self._agents[agent.name].observe
+        if delay <= 0:
+            observe(obs)
+        else:
+            self.sim.clock.timeout(delay).callbacks.append(lambda _event: observe(obs))
+
+    def on_deploy(self, agent: AgentView) -> None:
+        """Called after ``agent`` deploys a new model, in worlds that override it."""
+
+    def stream(self, name: str) -> np.random.Generator:
+        """A generator of the world's own for ``name`` (e.g. measurement samples), from the
+        replication's seed, so that drawing from it never shifts the world's other draws."""
+        return named_generator(self.sim.seed, f"environment:{name}")
+
+    def declare(self, metric: str, groups: Sequence[Any] | None = None) -> None:
+        """Declare a recorded metric and its group labels (``None`` for an ungrouped metric)."""
+        if metric not in self.metrics:
+            raise ValueError(
+                f"{type(self).__name__} records {metric!r} but does not list it in metrics"
+            )
+        self.recorder.declare(metric, groups)
+
+    def record(self, metric: str, values: Any) -> None:
+        """Record ``values`` (one per group) of ``metric`` at the current time."""
+        self._record(metric, self._clock.now, values)
+
+    def event(self, kind: str, detail: str = "") -> None:
+        """Log a world event (a shock, a policy change...)."""
+        self.recorder.event(self.now, kind, self.kind or type(self).__name__, detail)
+
+    def population_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """A fresh labelled sample ``(features, labels, groups)`` of the true population.
+
+        Worlds with a population of cases implement it; it is ground truth, used to measure
+        a model's real quality and to pretrain agents on unbiased historical data.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no population to sample")
+
+    @classmethod
+    def has_population(cls) -> bool:
+        """Whether the world implements :meth:`population_sample` (ground-truth measurements need it)."""
+        return cls.population_sample is not Environment.population_sample
+
+    def evaluate_model(self, agent: Agent, n: int, rng: np.random.Generator) -> dict[str, float]:
+        """Ground-truth quality of ``agent``'s deployed model on a fresh population sample of ``n``.
+
+        Returns :func:`feedbacksim.core.quality.model_quality` (AUC, accuracy, log loss, Brier
+        score, ECE, RMSE; NaN where a metric does not apply or no model is fitted yet).
+        """
+        from feedbacksim.core.quality import model_quality
+
+        features, labels, _ = self.population_sample(n, rng)
+        if not agent.fitted:
+            return model_quality(labels[:0], labels[:0])
+        return model_quality(labels, model_scores(agent.deployed, features))

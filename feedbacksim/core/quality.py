@@ -1,0 +1,74 @@
+"""Ground-truth quality of a model's scores against true labels.
+
+Used by :meth:`feedbacksim.core.environment.Environment.evaluate_model` on a fresh sample of
+the true population, never on what an agent observed (which the loop has biased).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The quality metrics, name -> description; ``true_<name>`` is the recorded metric.
+QUALITY_METRICS: dict[str, str] = {
+    "auc": "area under the ROC curve (binary labels)",
+    "accuracy": "share of correct decisions at score 0.5 (binary labels)",
+    "log_loss": "mean negative log-likelihood, scores clipped to [1e-15, 1 - 1e-15] (binary labels)",
+    "brier": "mean squared error of the scores (binary labels)",
+    "ece": "expected calibration error over 10 equal-width score bins (binary labels)",
+    "rmse": "root mean squared error of the predictions (any labels)",
+}
+#: Metrics for which a lower value is better.
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "rmse"})
+ECE_BINS = 10
+EPS = 1e-15
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC (``sklearn.metrics.roc_auc_score``, ties counted half); NaN with one class."""
+    from sklearn.metrics import roc_auc_score  # scikit-learn only when quality is measured
+
+    positive = labels > 0.5
+    if positive.all() or not positive.any():
+        return float("nan")
+    return float(roc_auc_score(positive, scores))
+
+
+def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mean binary cross-entropy (``sklearn.metrics.log_loss``), scores clipped to [EPS, 1 - EPS]."""
+    from sklearn.metrics import log_loss as sklearn_log_loss
+
+    return float(sklearn_log_loss(labels, np.clip(scores, EPS, 1.0 - EPS), labels=[0.0, 1.0]))
+
+
+def expected_calibration_error(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ECE: bin-size-weighted mean |mean label - mean score| over 10 equal-width bins.
+
+    Reference: Naeini, Cooper & Hauskrecht (2015), "Obtaining well calibrated
+    probabilities using Bayesian binning", AAAI.
+    """
+    bins = np.minimum((scores * ECE_BINS).astype(np.int64), ECE_BINS - 1)
+    gap = np.bincount(bins, labels - scores, minlength=ECE_BINS)
+    return float(np.abs(gap).sum() / labels.shape[0])
+
+
+def model_quality(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Every quality metric that applies: the binary ones when labels are 0/1 and scores in [0, 1].
+
+    Metrics that do not apply are NaN (e.g. AUC of a count model, or with one class).
+    """
+    from sklearn.metrics import accuracy_score, brier_score_loss
+
+    y = np.asarray(labels, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    out = dict.fromkeys(QUALITY_METRICS, float("nan"))
+    if y.shape[0] == 0 or not np.isfinite(s).all():
+        return out
+    out["rmse"] = float(np.sqrt(np.mean((s - y) ** 2)))
+    binary = np.isin(y, (0.0, 1.0)).all() and s.min() >= 0.0 and s.max() <= 1.0
+    if binary:
+        out["auc"] = auc(y, s)
+        out["accuracy"] = float(accuracy_score(y > 0.5, s >= 0.5))
+        out["log_loss"] = log_loss(y, s)
+        out["brier"] = float(brier_score_loss(y, s))
+        out["ece"] = expected_calibration_error(y, s)
+    return out

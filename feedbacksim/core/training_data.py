@@ -1,0 +1,169 @@
+"""An agent's training-data store: everything it observed, and which part it trains on.
+
+Rows are appended in batches into growable column arrays. The *window* decides which rows
+a refit sees: ``all`` of them, the most recent ``size`` (``sliding``), or a uniform sample
+of ``size`` rows kept by reservoir sampling (``reservoir``, Vitter's algorithm R applied a
+batch at a time).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from feedbacksim.core.cases import Observations
+
+WindowKind = Literal["all", "sliding", "reservoir"]
+COLUMNS = ("features", "labels", "groups", "propensity", "min_propensity", "time")
+
+
+class TrainingData:
+    """Growable columns of observed rows with a training window."""
+
+    def __init__(
+        self,
+        window: WindowKind = "all",
+        size: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if window != "all" and (size is None or size < 1):
+            raise ValueError(f"a {window!r} window needs a positive size")
+        if window == "reservoir" and rng is None:
+            raise ValueError("a reservoir window needs a random generator")
+        self.window = window
+        self.size = size
+        self._rng = rng
+        self._cols: dict[str, np.ndarray] | None = None
+        self._n = 0  # rows held
+        self._capacity = 0  # rows the buffers can hold
+        self.seen = 0  # rows ever observed
+        self.consumed = 0  # rows already given to an incremental fit
+
+    def __len__(self) -> int:
+        """Rows currently held (for a window: at most its size, once compacted)."""
+        return self._n
+
+    def add(self, obs: Observations, time: float) -> None:
+        """Append observed rows (no copy of existing rows unless the buffer grows)."""
+        labels = obs.labels
+        m = labels.shape[0]
+        if m == 0:
+            return
+        cols_ = self._cols
+        n = self._n
+        if self.window == "all" and cols_ is not None and n + m <= self._capacity:
+            # Fast path (most adds): write each column in place, no dict of the batch.
+            end = n + m
+            features = obs.features
+            cols_["features"][n:end] = features if features.ndim == 2 else features.reshape(m, -1)
+            cols_["labels"][n:end] = labels
+            cols_["groups"][n:end] = 0 if obs.groups is None else obs.groups
+            cols_["propensity"][n:end] = 1.0 if obs.propensity is None else obs.propensity
+            cols_["min_propensity"][n:end] = (
+                1.0 if obs.min_propensity is None else obs.min_propensity
+            )
+            cols_["time"][n:end] = time
+            self._n = end
+            self.seen += m
+            return
+        # Absent columns are written as scalars (broadcast into the buffer, no temporary array).
+        cols: dict[str, Any] = {
+            "features": obs.features.reshape(m, -1),
+            "labels": labels,
+            "groups": 0 if obs.groups is None else obs.groups,
+            "propensity": 1.0 if obs.propensity is None else obs.propensity,
+            "min_propensity": 1.0 if obs.min_propensity is None else obs.min_propensity,
+            "time": time,
+        }
+        if self.window == "reservoir":
+            self._reservoir_add(
+                {k: np.broadcast_to(v, (m, *np.shape(v)[1:])) for k, v in cols.items()}, m
+            )
+        else:
+            self._append(cols, m)
+            if (
+                self.window == "sliding"
+                and self.size is not None
+                and self._n >= 2 * self.size + 1024
+            ):
+                self._keep(slice(self._n - self.size, self._n))
+        self.seen += m
+
+    def _allocate(self, cols: dict[str, Any], capacity: int) -> dict[str, np.ndarray]:
+        features = cols["features"]
+        groups = np.asarray(cols["groups"])
+        self._capacity = capacity
+        self._cols = {
+            "features": np.empty((capacity, features.shape[1])),
+            "labels": np.empty(capacity),
+            "groups": np.empty(capacity, dtype=groups.dtype if groups.ndim else float),
+            "propensity": np.empty(capacity),
+            "min_propensity": np.empty(capacity),
+            "time": np.empty(capacity),
+        }
+        return self._cols
+
+    def _append(self, cols: dict[str, Any], m: int) -> None:
+        store = self._allocate(cols, max(64, 2 * m)) if self._cols is None else self._cols
+        n = self._n
+        if n + m > store["labels"].shape[0]:
+            new_cap = max(2 * store["labels"].shape[0], n + m)
+            for k, v in store.items():
+                grown = np.empty((new_cap, *v.shape[1:]), dtype=v.dtype)
+                grown[:n] = v[:n]
+                store[k] = grown
+            self._capacity = new_cap
+        for k, v in cols.items():
+            store[k][n : n + m] = v
+        self._n = n + m
+
+    def _keep(self, index: slice) -> None:
+        assert self._cols is not None
+        kept = {k: v[index].copy() for k, v in self._cols.items()}
+        self._n = 0
+        self._cols = None
+        self.consumed = 0
+        self._append(kept, kept["labels"].shape[0])
+
+    def _reservoir_add(self, cols: dict[str, np.ndarray], m: int) -> None:
+        assert self.size is not None and self._rng is not None
+        free = max(0, min(m, self.size - self._n))
+        if free:
+            self._append({k: v[:free] for k, v in cols.items()}, free)
+        if free == m:
+            return
+        # Algorithm R: the row numbered t (1-based, over all rows seen) replaces a uniform
+        # slot with probability size / t.
+        t = self.seen + np.arange(free + 1, m + 1)
+        slots = np.floor(self._rng.random(m - free) * t).astype(np.int64)
+        take = slots < self.size
+        assert self._cols is not None
+        for k, v in cols.items():
+            self._cols[k][slots[take]] = v[free:][take]
+
+    def rows(self) -> dict[str, np.ndarray]:
+        """The training window's rows, column by column (views, do not modify)."""
+        if self._cols is None:
+            return {k: np.empty((0,)) for k in COLUMNS} | {"features": np.empty((0, 0))}
+        start = 0
+        if self.window == "sliding" and self.size is not None:
+            start = max(0, self._n - self.size)
+        return {k: v[start : self._n] for k, v in self._cols.items()}
+
+    def consume(self) -> tuple[int, int]:
+        """Marks the unconsumed rows consumed; returns their ``(start, stop)`` in :meth:`columns`.
+
+        For an incremental fit at every step: no dict
+        of slices, the caller slices the columns it needs.
+        """
+        if self._cols is None:
+            return 0, 0
+        start, self.consumed = self.consumed, self._n
+        return start, self._n
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The raw column buffers (rows ``0..len(self)`` are held; do not modify)."""
+        if self._cols is None:
+            return {}
+        return self._cols

@@ -1,0 +1,303 @@
+"""Comparisons of two designs under common random numbers: is B at least as good as A?
+
+Both scenarios run the same replication seeds, so replication i of A and of B see the same
+random streams wherever their components coincide, and the difference between them is the
+design's. Per analyzer the fail fractions are set side by side; for a chosen metric the
+final values are paired by replication and their mean difference (B - A) gets a t
+confidence interval, which is much narrower than the difference of two independent
+means when the runs are positively correlated. B is *at least as good* when, for every
+analyzer the two share, B fails in no more replications than A.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from feedbacksim.errors import ScenarioError
+from feedbacksim.run.directory import manifest, write_json
+from feedbacksim.run.options import RunOptions
+
+if TYPE_CHECKING:
+    from feedbacksim.run.results import Results
+    from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.core.lazy_import import lazy_module
+
+stats = lazy_module("scipy.stats")
+
+
+@dataclass(frozen=True)
+class AnalyzerComparison:
+    """One analyzer in A and B: failed replications of each and whether B is at least as good."""
+
+    analyzer: str
+    replications: int
+    failed_a: int
+    failed_b: int
+    fraction_a: float
+    fraction_b: float
+    interval_a: tuple[float, float]
+    interval_b: tuple[float, float]
+    b_at_least_as_good: bool
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean of the paired differences B - A of a metric's final value in one group, with its CI."""
+
+    metric: str
+    group: str
+    mean_a: float
+    mean_b: float
+    difference: float
+    low: float
+    high: float
+    replications: int
+    confidence: float
+
+
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of ``b - a`` and its two-sided t interval (NaN bounds with fewer than two pairs)."""
+    diff = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    mean = float(diff.mean())
+    if diff.shape[0] < 2:
+        return mean, float("nan"), float("nan")
+    if np.all(diff == diff[0]):  # identical differences (common random numbers): no spread
+        return mean, mean, mean
+    interval = stats.ttest_rel(b, a).confidence_interval(confidence)
+    return mean, float(interval.low), float(interval.high)
+
+
+@dataclass
+class Comparison:
+    """A and B run with the same seeds: analyzers side by side and paired metric differences."""
+
+    a: Results
+    b: Results
+    metric: str
+    analyzers: list[AnalyzerComparison]
+    differences: list[PairedDifference]
+    wall_time: float = 0.0
+    execution: dict[str, Any] = field(default_factory=dict)
+
+    #: Draws a saved comparison's figure and, when asked, its report (``feedbacksim.report``);
+    #: ``import feedbacksim`` sets it, as for :class:`Results`.
+    reporter: ClassVar[Callable[[Comparison, Path, bool], Any] | None] = None
+
+    def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
+        """Write ``comparison.json``, ``manifest.json``, the comparison figure and the report."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "comparison.json", self.to_json())
+        a, b = self.a.scenario, self.b.scenario
+        subject = {
+            "a": a.to_dict(),
+            "b": b.to_dict(),
+            "sources": [str(s.source) if s.source else None for s in (a, b)],
+            "replications": self.a.replications,
+        }
+        write_json(
+            out / "manifest.json",
+            manifest(subject, seed=self.a.seed, wall_time=self.wall_time, extra=self.execution),
+        )
+        if Comparison.reporter is not None:
+            Comparison.reporter(self, out, report)
+        return out
+
+    @property
+    def b_at_least_as_good(self) -> bool:
+        """B fails in no more replications than A on every shared analyzer."""
+        return all(row.b_at_least_as_good for row in self.analyzers)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``comparison.json`` document."""
+        return {
+            "a": self.a.scenario.name,
+            "b": self.b.scenario.name,
+            "seed": self.a.seed,
+            "replications": self.a.replications,
+            "b_at_least_as_good": self.b_at_least_as_good,
+            "analyzers": [asdict(row) for row in self.analyzers],
+            "metric": self.metric,
+            "paired_differences": [asdict(d) for d in self.differences],
+        }
+
+
+def recorded_metrics(scenario: Scenario) -> list[str]:
+    """The metrics the scenario's environment records."""
+    from feedbacksim.core.registry import registry
+
+    return list(registry.get("environment", scenario.spec.environment.kind).cls.metrics)
+
+
+def default_metric(scenario: Scenario) -> str:
+    """The metric of the first analyzer that names one, else the first recorded metric."""
+    for analyzer in scenario.analyzers():
+        metric = getattr(analyzer, "metric", None)
+        if isinstance(metric, str):
+            return metric
+    return recorded_metrics(scenario)[0]
+
+
+def summarize_comparison(
+    a: Results, b: Results, metric: str, confidence: float = 0.95, wall_time: float = 0.0
+) -> Comparison:
+    """Compare two Results of the same seeds and replications."""
+    if a.replications != b.replications or a.seed != b.seed:
+        raise ScenarioError("a comparison needs the same replications and seed for A and B")
+    rows = []
+    b_summaries = {s.analyzer: s for s in b.summaries}
+    for sa in a.summaries:
+        sb = b_summaries.get(sa.analyzer)
+        if sb is None:
+            continue
+        rows.append(
+            AnalyzerComparison(
+                analyzer=sa.analyzer,
+                replications=sa.replications,
+                failed_a=sa.failed_replications,
+                failed_b=sb.failed_replications,
+                fraction_a=sa.fail_fraction,
+                fraction_b=sb.fail_fraction,
+                interval_a=sa.interval,
+                interval_b=sb.interval,
+                b_at_least_as_good=sb.failed_replications <= sa.failed_replications,
+            )
+        )
+    if not rows:
+        raise ScenarioError("A and B share no analyzer (analyzers are matched by name)")
+    final_a, final_b = a.final(metric), b.final(metric)
+    groups = a.trace(0)[metric].groups
+    differences = []
+    for g, group in enumerate(groups):
+        mean, low, high = paired_difference(final_a[:, g], final_b[:, g], confidence)
+        differences.append(
+            PairedDifference(
+                metric=metric,
+                group=group,
+                mean_a=float(final_a[:, g].mean()),
+                mean_b=float(final_b[:, g].mean()),
+                difference=mean,
+                low=low,
+                high=high,
+                replications=a.replications,
+                confidence=confidence,
+            )
+        )
+    return Comparison(a, b, metric, rows, differences, wall_time)
+
+
+def compare(
+    a: Scenario,
+    b: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    metric: str | None = None,
+    options: RunOptions | None = None,
+    **run_options: Any,
+) -> Comparison:
+    """Run A and B with the same seeds (A's replications and seed by default) and compare them.
+
+    With ``directory`` the replications of A and B go to ``directory/a`` and ``directory/b``.
+    """
+    from feedbacksim.run.runner import run_stored
+
+    n = a.spec.replications if replications is None else replications
+    seed = a.spec.seed if seed is None else seed
+    metric = metric or default_metric(a)
+    for scenario in (a, b):
+        recorded = recorded_metrics(scenario)
+        if metric not in recorded:
+            raise ScenarioError(
+                f"metric {metric!r} is not recorded by {scenario.name}; it records {sorted(recorded)}"
+            )
+    started = time.perf_counter()
+    plan = {"kind": "compare", "a": a.to_dict(), "b": b.to_dict(), "seed": seed, "replications": n}
+    chosen = RunOptions.of(options, **run_options)
+    results_a, results_b = run_stored(
+        [a, b],
+        n,
+        seed,
+        plan,
+        ["a", "b"],
+        keep_traces=True,
+        options=chosen,
+    )
+    comparison = summarize_comparison(
+        results_a, results_b, metric, wall_time=time.perf_counter() - started
+    )
+    comparison.execution = chosen.describe()
+    return comparison
+
+
+def metric_bands(results: Results, metric: str, group: str) -> tuple[np.ndarray, np.ndarray]:
+    """Times and the 10th, 50th and 90th percentiles of ``metric`` in ``group`` across replications."""
+    series = [results.trace(i)[metric] for i in range(results.replications)]
+    length = max(s.times.shape[0] for s in series)
+    values = np.full((len(series), length), np.nan)
+    times = np.full(length, np.nan)
+    for i, s in enumerate(series):
+        column = s.group(group)
+        values[i, : column.shape[0]] = column
+        if s.times.shape[0] == length:
+            times = s.times
+    return times, np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
+
+
+def comparison_figure(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
+    """Fail fractions side by side (with 95% Wilson intervals) and the metric's bands for A and B."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12.8, 4.8), layout="constrained")
+    FigureCanvasAgg(figure)
+    bars, bands = figure.subplots(1, 2)
+    names = [row.analyzer for row in comparison.analyzers]
+    x = np.arange(len(names))
+    labels = (comparison.a.scenario.name, comparison.b.scenario.name)
+    for offset, label, fractions, intervals in (
+        (
+            -0.2,
+            f"A: {labels[0]}",
+            [r.fraction_a for r in comparison.analyzers],
+            [r.interval_a for r in comparison.analyzers],
+        ),
+        (
+            0.2,
+            f"B: {labels[1]}",
+            [r.fraction_b for r in comparison.analyzers],
+            [r.interval_b for r in comparison.analyzers],
+        ),
+    ):
+        f = np.asarray(fractions)
+        low, high = np.asarray(intervals).T
+        bars.bar(x + offset, f, width=0.4, label=label, yerr=[f - low, high - f], capsize=4)
+    bars.set_xticks(x, names)
+    bars.set_ylim(0, 1.05)
+    bars.set_ylabel("fail fraction (95% Wilson interval)")
+    bars.legend()
+    # The group where the designs differ most is the one worth looking at over time.
+    worst = max(comparison.differences, key=lambda d: abs(d.difference))
+    for label, results in (("A", comparison.a), ("B", comparison.b)):
+        times, (p10, p50, p90) = metric_bands(results, comparison.metric, worst.group)
+        line = bands.plot(times, p50, label=f"{label}: {results.scenario.name} (median)")[0]
+        bands.fill_between(times, p10, p90, color=line.get_color(), alpha=0.25)
+    bands.set_xlabel("time")
+    bands.set_ylabel(f"{comparison.metric}[{worst.group}] (10-90% band)")
+    bands.set_title(
+        f"final {comparison.metric}[{worst.group}]: B - A = {worst.difference:+.3g} "
+        f"({worst.confidence:.0%} CI {worst.low:+.3g} to {worst.high:+.3g})"
+    )
+    bands.legend()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=110)
+    return target

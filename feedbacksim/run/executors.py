@@ -1,0 +1,281 @@
+"""Where replications run: in this process, in a local process pool, or on a Dask cluster.
+
+Every executor maps a module-level function over argument tuples and yields the results
+as they complete (in any order; the caller files each result under its replication index,
+so the order never changes a number). At most a few tasks per worker are in flight, so
+results are streamed to the caller and never pile up in memory.
+
+* ``serial`` runs in this process and leaves numpy's and scikit-learn's thread pools alone.
+* ``processes`` (one worker per core) uses ``concurrent.futures.ProcessPoolExecutor`` with
+  the *spawn* start method, passed as a context (nothing is set globally). Spawned workers
+  re-import the caller's main module, so a script that runs replications in processes
+  needs an ``if __name__ == "__main__":`` guard.
+* ``dask`` starts a ``distributed.LocalCluster`` (worker processes, one thread each, scratch
+  space inside the run directory) or, with ``address``, connects to an existing scheduler.
+  Replications go to it in batches (one Dask task runs a few), not one task each.
+  Dask is the optional extra ``feedbacksim[dask]``.
+
+Workers of the last two limit BLAS/OpenMP pools to one thread each: two processes on two
+cores, each starting one thread per core, oversubscribe the machine several times over.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from feedbacksim.errors import ScenarioError
+
+EXECUTORS = ("serial", "processes", "dask")
+DASK_MISSING = 'the dask executor needs Dask: pip install "feedbacksim[dask]"'
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+_thread_limits: Any = None
+
+
+def limit_worker_threads() -> None:
+    """Limit BLAS/OpenMP pools of this (worker) process to one thread; idempotent.
+
+    The environment variables cover libraries loaded later (scikit-learn's OpenMP runtime
+    reads them when it starts); ``threadpoolctl`` covers those already loaded (numpy's BLAS).
+    """
+    global _thread_limits
+    if _thread_limits is not None:
+        return
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = "1"
+    import numpy  # noqa: F401  (loads its BLAS now, under the limits, whatever runs first)
+    from threadpoolctl import threadpool_limits
+
+    _thread_limits = threadpool_limits(limits=1)
+
+
+def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Run ``fn(*args)`` in a worker process, with its thread pools limited first."""
+    limit_worker_threads()
+    return fn(*args)
+
+
+def call_batch_in_worker(fn: Callable[..., Any], batch: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``fn(*args)`` for every ``args`` of ``batch`` in a worker, in order."""
+    limit_worker_threads()
+    return [fn(*args) for args in batch]
+
+
+def batches(tasks: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """``tasks`` in lists of ``size`` (the last may be shorter), drawn lazily."""
+    iterator = iter(tasks)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class Executor(ABC):
+    """Maps a function over argument tuples, yielding results as they complete."""
+
+    name: str = ""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    @abstractmethod
+    def imap_unordered(
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+    ) -> Iterator[Any]:
+        """Yield ``fn(*args)`` for every ``args`` in ``tasks``, in completion order."""
+
+    def close(self) -> None:
+        """Release workers (processes, cluster, connection); nothing to release by default."""
+        return None
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every task in this process, one after the other."""
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def imap_unordered(
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+    ) -> Iterator[Any]:
+        for args in tasks:
+            yield fn(*args)
+
+
+class ProcessExecutor(Executor):
+    """A local process pool (spawn start method), one worker per core by default."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        super().__init__(workers or default_workers())
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def imap_unordered(
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+    ) -> Iterator[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        pending: set[Any] = set()
+        window = 2 * self.workers
+        iterator = iter(tasks)
+        try:
+            while True:
+                for args in iterator:
+                    pending.add(self._pool.submit(call_in_worker, fn, args))
+                    if len(pending) >= window:
+                        break
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(Executor):
+    """Tasks on a Dask cluster: a new ``LocalCluster`` or an existing scheduler at ``address``."""
+
+    name = "dask"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        address: str | None = None,
+        scratch: str | os.PathLike[str] | None = None,
+        batch_size: int = 4,
+    ) -> None:
+        if batch_size < 1:
+            raise ScenarioError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
+        try:
+            import dask
+            import distributed
+        except ImportError:
+            raise ScenarioError(DASK_MISSING) from None
+        self._stack = ExitStack()
+        self.address = address
+        if scratch is not None:
+            Path(scratch).mkdir(parents=True, exist_ok=True)
+            # Spill files and worker directories go inside the run directory.
+            self._stack.enter_context(dask.config.set({"temporary-directory": str(scratch)}))
+        try:
+            if address is None:
+                cluster = distributed.LocalCluster(
+                    n_workers=workers or default_workers(),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    local_directory=str(scratch) if scratch is not None else None,
+                    silence_logs=40,
+                )
+                self._stack.callback(cluster.close)
+                self.client = distributed.Client(cluster)
+            else:
+                self.client = distributed.Client(address, timeout="10s")
+        except OSError as exc:
+            self._stack.close()
+            raise ScenarioError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self._stack.callback(self.client.close)
+        n = len(self.client.scheduler_info().get("workers", {}))
+        super().__init__(workers or n or 1)
+
+    def imap_unordered(
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+    ) -> Iterator[Any]:
+        """As :meth:`Executor.imap_unordered`, with tasks sent in batches of ``batch_size``.
+
+        One Dask task per replication pays the scheduler's round trip and the pickling
+        of the scenario for every replication; a batch pays them once (the arguments of
+        a batch share the scenario, which pickle writes once).
+        """
+        from distributed import as_completed
+
+        window = 2 * self.workers
+
+        def submit(batch: list[tuple[Any, ...]]) -> Any:
+            return self.client.submit(call_batch_in_worker, fn, batch, pure=False)
+
+        pending = batches(tasks, self.batch_size)
+        first = [submit(batch) for _, batch in zip(range(window), pending, strict=False)]
+        if not first:
+            return
+        running = as_completed(first)
+        try:
+            for future in running:
+                results = future.result()
+                future.release()
+                for batch in pending:
+                    running.add(submit(batch))
+                    break
+                yield from results
+        finally:
+            for future in running.futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def make_executor(
+    name: str | None = "processes",
+    workers: int | None = None,
+    address: str | None = None,
+    scratch: str | os.PathLike[str] | None = None,
+) -> Executor:
+    """The executor called ``name`` (``serial``, ``processes`` or ``dask``).
+
+    ``address`` (a Dask scheduler such as ``tcp://host:8786``) implies ``dask``; with no
+    name and no address the executor is ``serial``;
+    ``scratch`` is where a LocalCluster keeps its temporary files.
+    """
+    if name is None:
+        name = "serial" if address is None else "dask"
+    if address is not None and name == "processes":
+        name = "dask"
+    if workers is not None and workers < 1:
+        raise ScenarioError(f"workers must be at least 1, got {workers}")
+    if name == "serial":
+        if address is not None:
+            raise ScenarioError("--address needs the dask executor")
+        return SerialExecutor()
+    if name == "processes":
+        return ProcessExecutor(workers)
+    if name == "dask":
+        return DaskExecutor(workers, address, scratch)
+    raise ScenarioError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

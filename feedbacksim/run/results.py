@@ -1,0 +1,213 @@
+"""Results of several replications: traces, findings, per-analyzer summaries and the verdict."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from feedbacksim.analyzers.base import Analyzer, Finding, plain
+from feedbacksim.analyzers.statistics import wilson_interval
+from feedbacksim.core.trace import Trace
+
+if TYPE_CHECKING:
+    from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.core.lazy_import import lazy_module
+
+pd = lazy_module("pandas")
+
+
+@dataclass(frozen=True)
+class AnalyzerSummary:
+    """One analyzer across replications: how often it detected, how sure, how early.
+
+    ``fail_fraction`` is the share of replications with a failing finding, ``interval`` its
+    Wilson 95% interval, ``median_detection`` the median over those replications of the
+    earliest ``first_detected_at``; ``estimate`` holds numbers an analyzer aggregates
+    itself (e.g. the loop amplification with its interval). ``status`` is ``fail`` when the
+    verdict rule trips for an analyzer of severity ``fail`` (only those fail the run),
+    ``warn`` when it trips for one of severity ``warn``, else ``pass``.
+    """
+
+    analyzer: str
+    kind: str
+    severity: str
+    metric: str
+    replications: int
+    failed_replications: int
+    fail_fraction: float
+    interval: tuple[float, float]
+    median_detection: float | None
+    fail_if: str | float
+    failed: bool
+    message: str
+    estimate: dict[str, Any] = field(default_factory=dict)
+    status: str = "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (non-finite numbers in ``estimate`` become None)."""
+        out = asdict(self)
+        out["estimate"] = plain(out["estimate"])
+        return out
+
+
+def rule_fails(rule: str | float, failed: int, n: int, interval: tuple[float, float]) -> bool:
+    """Apply a verdict rule to ``failed`` of ``n`` replications.
+
+    ``any``: at least one failed; a number x: the failing fraction exceeds x; ``lower>x``:
+    the lower end of the fraction's Wilson 95% ``interval`` exceeds x (the analyzer fails
+    only when we are confident that more than x of such runs would fail).
+    """
+    if rule == "any":
+        return failed > 0
+    if isinstance(rule, str) and rule.startswith("lower>"):
+        return interval[0] > float(rule.removeprefix("lower>"))
+    return failed / n > float(rule) if n else False
+
+
+def summarize(
+    analyzer: Analyzer, findings: Sequence[Finding], replications: int
+) -> AnalyzerSummary:
+    """Aggregate one analyzer's findings over ``replications`` replications."""
+    own = [f for f in findings if f.analyzer == analyzer.name]
+    first: dict[int, float] = {}
+    failed_reps: set[int] = set()
+    metrics = sorted({f.metric for f in own}) or [""]
+    for f in own:
+        if f.failed and f.severity != "info":
+            failed_reps.add(f.replication if f.replication is not None else -1)
+            if f.first_detected_at is not None:
+                rep = f.replication if f.replication is not None else -1
+                first[rep] = min(first.get(rep, np.inf), f.first_detected_at)
+    k = len(failed_reps)
+    interval = wilson_interval(k, replications)
+    median = float(np.median(list(first.values()))) if first else None
+    tripped = analyzer.severity != "info" and rule_fails(
+        analyzer.fail_if, k, replications, interval
+    )
+    fails = tripped and analyzer.severity == "fail"
+    status = ("fail" if fails else "warn") if tripped else "pass"
+    fraction = k / replications if replications else 0.0
+    when = f", median first detection t={median:g}" if median is not None else ""
+    estimate = analyzer.aggregate(own)
+    extra = "".join(
+        f"; {name} {value:.3g}" + (f" (95% CI {iv[0]:.3g}-{iv[1]:.3g})" if iv else "")
+        for name, value, iv in _estimates(estimate)
+    )
+    message = (
+        f"{analyzer.name} detected in {k}/{replications} replications "
+        f"({fraction:.0%}, 95% CI {interval[0]:.0%}-{interval[1]:.0%}){when}{extra}."
+    )
+    return AnalyzerSummary(
+        analyzer=analyzer.name,
+        kind=analyzer.kind,
+        severity=analyzer.severity,
+        metric=", ".join(metrics),
+        replications=replications,
+        failed_replications=k,
+        fail_fraction=fraction,
+        interval=interval,
+        median_detection=median,
+        fail_if=analyzer.fail_if,
+        failed=fails,
+        message=message,
+        estimate=estimate,
+        status=status,
+    )
+
+
+def _estimates(estimate: dict[str, Any]) -> list[tuple[str, float, list[float] | None]]:
+    """``(name, value, interval)`` of each numeric estimate (the ``interval`` key belongs to the first)."""
+    interval = estimate.get("interval")
+    out: list[tuple[str, float, list[float] | None]] = []
+    for name, value in estimate.items():
+        if name != "interval" and isinstance(value, (int, float)):
+            out.append((name, float(value), interval if not out else None))
+    return out
+
+
+class Results:
+    """Replications of one scenario: ``findings``, ``summaries``, ``verdict``, ``trace(i)``, ``to_frame()``.
+
+    ``traces`` may be a list or any sequence that loads traces lazily (a run directory), so
+    a large run need not hold every trace in memory.
+    """
+
+    #: Writes a saved directory's report (:func:`feedbacksim.report.write_report`). ``import
+    #: feedbacksim`` sets it, so that the run layer never imports the report layer above it.
+    reporter: ClassVar[Callable[[Path], Any] | None] = None
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        traces: Sequence[Trace],
+        findings: Sequence[Finding],
+        analyzers: Sequence[Analyzer],
+        seed: int,
+        wall_time: float = 0.0,
+    ) -> None:
+        self.scenario = scenario
+        self._traces = traces
+        self.findings = list(findings)
+        self.analyzers = list(analyzers)
+        self.seed = seed
+        self.wall_time = wall_time
+        self.summaries = [summarize(a, self.findings, len(traces)) for a in self.analyzers]
+
+    def __len__(self) -> int:
+        return len(self._traces)
+
+    @property
+    def replications(self) -> int:
+        """Number of replications."""
+        return len(self._traces)
+
+    @property
+    def verdict(self) -> str:
+        """``fail`` when any analyzer's verdict rule fails, else ``pass``."""
+        return "fail" if any(s.failed for s in self.summaries) else "pass"
+
+    def trace(self, i: int) -> Trace:
+        """The trace of replication ``i``."""
+        return self._traces[i]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every replication's metrics: columns replication, time, metric, group, value."""
+        frames = []
+        for i in range(len(self._traces)):
+            frame = self._traces[i].to_frame()
+            frame.insert(0, "replication", i)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def findings_frame(self) -> pd.DataFrame:
+        """Every finding as a row."""
+        return pd.DataFrame([f.to_dict() for f in self.findings])
+
+    def final(self, metric: str) -> np.ndarray:
+        """The last value of ``metric`` per replication and group, shape (replications, groups)."""
+        return np.stack([self._traces[i][metric].final for i in range(len(self._traces))])
+
+    def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
+        """Write the run directory (findings.json, metrics, manifest.json) and, by default, its report."""
+        from feedbacksim.run.directory import write_run
+
+        out = write_run(self, Path(directory))
+        if report and Results.reporter is not None:
+            Results.reporter(out)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``findings.json`` document: verdict, per-analyzer summaries and every finding."""
+        return {
+            "scenario": self.scenario.name,
+            "verdict": self.verdict,
+            "replications": self.replications,
+            "seed": self.seed,
+            "analyzers": [s.to_dict() for s in self.summaries],
+            "findings": [f.to_dict() for f in self.findings if f.failed],
+        }

@@ -1,0 +1,252 @@
+"""Running replications: seeds, analysis of each trace, executors, storage, aggregation into Results.
+
+Replication i of a run gets child i of the run's SeedSequence, whatever the executor and
+whatever the sweep point (common random numbers). A replication is a task that rebuilds
+its scenario from plain data (so it can be shipped to another process or machine), runs
+:func:`run_replication`, and returns the trace as arrays and the findings as JSON; the
+caller writes it to the run directory (or keeps it in memory when there is none), so the
+numbers are the same on every executor.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from feedbacksim.analyzers.base import Finding
+from feedbacksim.core.seeding import replication_sequences
+from feedbacksim.core.trace import Trace
+from feedbacksim.errors import ScenarioError
+from feedbacksim.run.batched import batch_tasks, batchable, replicate_batch
+from feedbacksim.run.executors import Executor, make_executor
+from feedbacksim.run.options import RunOptions
+from feedbacksim.run.progress import Progress
+from feedbacksim.run.results import Results
+from feedbacksim.run.store import (
+    DiscardedTraces,
+    ReplicationStore,
+    findings_from_json,
+    findings_to_json,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from feedbacksim.scenario.scenario import Scenario
+
+PLAN_FILE = "plan.json"
+_SCENARIO_CACHE_SIZE = 16
+_scenarios: dict[str, Scenario] = {}
+
+
+def run_replication(
+    scenario: Scenario, index: int, seed: np.random.SeedSequence
+) -> tuple[Trace, list[Finding]]:
+    """Simulate replication ``index`` (with its open-loop twin and online checks when asked) and analyze it."""
+    from feedbacksim.run.replication import analyze_replication
+
+    return analyze_replication(scenario, index, seed)
+
+
+def scenario_from_data(data: dict[str, Any], source: str | None) -> Scenario:
+    """The Scenario of ``data`` (as :meth:`Scenario.to_dict` gives it), validated once per process."""
+    from feedbacksim.scenario.scenario import Scenario
+
+    key = json.dumps([data, source], sort_keys=True, default=str)
+    scenario = _scenarios.get(key)
+    if scenario is None:
+        if len(_scenarios) >= _SCENARIO_CACHE_SIZE:
+            _scenarios.pop(next(iter(_scenarios)))
+        scenario = _scenarios[key] = Scenario.from_dict(data, source)
+    return scenario
+
+
+def replicate(
+    data: dict[str, Any], source: str | None, point: int, index: int, seed: np.random.SeedSequence
+) -> tuple[int, int, dict[str, np.ndarray], str]:
+    """The task an executor runs: ``(point, index, trace arrays, findings JSON)``."""
+    trace, findings = run_replication(scenario_from_data(data, source), index, seed)
+    return point, index, trace.to_arrays(), findings_to_json(findings)
+
+
+def run_points(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    executor: Executor,
+    stores: Sequence[ReplicationStore] | None = None,
+    keep_traces: bool = True,
+    progress: Progress | None = None,
+) -> list[Results]:
+    """Run ``replications`` replications of each scenario with the same seeds; one Results each.
+
+    With ``stores`` every replication is written to its point's store as soon as it
+    completes (replications already there are skipped) and the Results read traces from
+    disk lazily; without, traces are kept in memory (or dropped when ``keep_traces`` is
+    false, keeping only the findings).
+    """
+    started = time.perf_counter()
+    seeds = replication_sequences(seed, replications)
+    complete = [store.complete() for store in stores] if stores is not None else None
+    if stores is not None:
+        for store in stores:
+            store.remove_partial()
+    todo = [
+        (point, index)
+        for point in range(len(scenarios))
+        for index in range(replications)
+        if complete is None or index not in complete[point]
+    ]
+    payloads = [(s.to_dict(), str(s.source) if s.source else None) for s in scenarios]
+    traces: list[dict[int, Trace]] = [{} for _ in scenarios]
+    findings: list[dict[int, list[Finding]]] = [{} for _ in scenarios]
+    progress = progress or Progress()
+    total = len(scenarios) * replications
+    progress.start(total, total - len(todo))
+    if all(batchable(s) for s in scenarios):  # the replication axis: R replications at once
+        batches = batch_tasks(payloads, todo, seeds, executor.workers)
+        done = (r for b in executor.imap_unordered(replicate_batch, batches) for r in b)
+    else:
+        tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
+        done = executor.imap_unordered(replicate, tasks)
+    try:
+        for point, index, arrays, found in done:
+            if stores is not None:
+                stores[point].write(index, arrays, found)
+            else:
+                findings[point][index] = findings_from_json(found)
+                if keep_traces:
+                    traces[point][index] = Trace.from_arrays(arrays)
+            progress.advance()
+    finally:
+        progress.finish()
+    wall = time.perf_counter() - started
+    out = []
+    for point, scenario in enumerate(scenarios):
+        if stores is not None:
+            point_traces: Sequence[Trace] = stores[point].traces(replications)
+            point_findings = stores[point].all_findings(replications)
+        else:
+            point_traces = (
+                [traces[point][i] for i in range(replications)]
+                if keep_traces
+                else DiscardedTraces(replications)
+            )
+            point_findings = [f for i in range(replications) for f in findings[point][i]]
+        out.append(
+            Results(scenario, point_traces, point_findings, scenario.analyzers(), seed, wall)
+        )
+    return out
+
+
+def check_plan(directory: Path, plan: dict[str, Any], resume: bool) -> None:
+    """Record what a run directory holds; on resume, refuse a directory that holds another run."""
+    path = directory / PLAN_FILE
+    normalized = json.loads(json.dumps(plan, default=str))
+    if path.is_file():
+        if not resume:
+            raise ScenarioError(
+                f"{directory} already holds a run; resume it with --resume {directory} "
+                "or choose another directory"
+            )
+        held = json.loads(path.read_text(encoding="utf-8"))
+        if held != normalized:
+            changed = sorted(
+                k for k in set(held) | set(normalized) if held.get(k) != normalized.get(k)
+            )
+            raise ScenarioError(
+                f"{directory} holds a different run (differs in: {', '.join(changed)}); "
+                "resume it with the same scenario, overrides, seed and replications"
+            )
+        return
+    from feedbacksim.run.files import atomic_write_text
+
+    atomic_write_text(path, json.dumps(normalized, indent=2))
+
+
+def executor_for(
+    executor: str | Executor | None,
+    workers: int | None,
+    address: str | None,
+    directory: Path | None,
+) -> tuple[Executor, bool]:
+    """The executor to use and whether this call owns it (and must close it)."""
+    if isinstance(executor, Executor):
+        return executor, False
+    scratch = directory / "dask-scratch" if directory is not None else None
+    return make_executor(executor, workers, address, scratch), True
+
+
+def run_scenario(
+    scenario: Scenario,
+    replications: int,
+    seed: int,
+    options: RunOptions | None = None,
+    **run_options: Any,
+) -> Results:
+    """Run ``replications`` replications; replication i gets child i of ``seed``.
+
+    Args:
+        scenario: What to run.
+        replications: How many replications.
+        seed: The run's seed.
+        options: Where and how to run (:class:`RunOptions`); keyword ``run_options``
+            (``executor``, ``workers``, ``address``, ``directory``, ``resume``,
+            ``progress``) override its fields. With a directory each replication is
+            written to ``directory/replications/`` and the Results read traces from there.
+    """
+    plan = {
+        "kind": "run",
+        "scenario": scenario.to_dict(),
+        "seed": seed,
+        "replications": replications,
+    }
+    return run_stored(
+        [scenario],
+        replications,
+        seed,
+        plan,
+        ["replications"],
+        keep_traces=True,
+        options=RunOptions.of(options, **run_options),
+    )[0]
+
+
+def run_stored(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    plan: dict[str, Any],
+    folders: Sequence[str],
+    *,
+    keep_traces: bool,
+    options: RunOptions,
+) -> list[Results]:
+    """Run ``scenarios`` over the same replication seeds: what run, sweep and compare share.
+
+    With a ``directory`` (checked against ``plan``, so a resume cannot mix two runs) the
+    replications of scenario i are written to ``directory/folders[i]``; the executor is
+    made here and closed here unless the caller passed one in.
+    """
+    if replications < 1:
+        raise ScenarioError("replications must be at least 1")
+    if not isinstance(seed, int) or seed < 0:
+        raise ScenarioError(f"the seed must be a non-negative integer, got {seed!r}")
+    stores = None
+    path = Path(options.directory) if options.directory is not None else None
+    if path is not None:
+        check_plan(path, plan, options.resume)
+        stores = [ReplicationStore(path / folder) for folder in folders]
+    elif options.resume:
+        raise ScenarioError("resume needs the run directory")
+    runner, owned = executor_for(options.executor, options.workers, options.address, path)
+    try:
+        return run_points(
+            scenarios, replications, seed, runner, stores, keep_traces, options.progress
+        )
+    finally:
+        if owned:
+            runner.close()
