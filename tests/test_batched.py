@@ -103,12 +103,12 @@ def test_batches_split_each_point_across_workers():
 
 
 def test_a_batch_past_the_memory_budget_is_advanced_in_parts(policing, monkeypatch):
-    from feedbacksim import batched
+    from feedbacksim.run import batched
     from feedbacksim.worlds import policing_batch
 
     scenario = policing.with_overrides({"horizon": 60})
     per_replication = policing_batch.bytes_per_replication(scenario.spec)
-    assert per_replication == 8 * 60 * (2 * 7 + 1)
+    assert per_replication == 8 * 60 * (2 * (len(policing_batch.METRICS) + 1) + 1)
     sizes = []
     real = policing_batch.run_batch
 

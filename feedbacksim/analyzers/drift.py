@@ -26,7 +26,8 @@ class DriftAnalyzer(Analyzer):
     of the population sample (``drift_psi``; 0.1 and 0.25 are the conventional moderate
     and major bands), the two-sample Kolmogorov-Smirnov statistic (``drift_ks``,
     ``scipy.stats.ks_2samp``) and the Wasserstein-1 distance (``drift_wasserstein``, in
-    data units). A column fails when ``statistic`` exceeds ``threshold`` (default: PSI
+    standard deviations of the population column, so that one threshold means the same
+    in any units). All three are scale-free: rescaling a feature changes none of them. A column fails when ``statistic`` exceeds ``threshold`` (default: PSI
     above 0.25) at ``persist`` consecutive deployments; ``first_detected_at`` is the first
     of them. Thresholds rather than KS p-values: a training window of 100,000 rows makes a
     negligible shift significant.

@@ -8,6 +8,14 @@ import numpy as np
 from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
+from feedbacksim.analyzers.scales import (
+    RelativeTolerance,
+    ResolvedTolerance,
+    Scale,
+    Tolerance,
+    as_tolerance,
+    resolve_tolerance,
+)
 from feedbacksim.analyzers.statistics import mann_kendall_ar1
 from feedbacksim.core.lazy_import import lazy_function
 from feedbacksim.core.registry import register
@@ -17,14 +25,13 @@ kendalltau = lazy_function("scipy.stats", "kendalltau")
 
 MIN_POINTS = 20
 MIN_WINDOW = 50
+#: The default tolerance: a tenth of the metric's scale.
+DEFAULT_TOLERANCE = RelativeTolerance(relative=0.1)
 
 
-def distance_from_reference(
-    trace: Trace, metric: str, reference: str | float
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
-    """``(times, groups, |metric - reference|)``; ``reference`` is a metric with the same groups or a constant."""
-    series = trace[metric]
-    values = series.values
+def reference_values(trace: Trace, metric: str, reference: str | float) -> np.ndarray:
+    """The reference's values on ``metric``'s times and groups (a metric or a constant)."""
+    values = trace[metric].values
     if isinstance(reference, str):
         ref = trace[reference]
         if ref.values.shape != values.shape:
@@ -32,15 +39,32 @@ def distance_from_reference(
                 f"reference {reference!r} has shape {ref.values.shape}, {metric!r} has "
                 f"{values.shape}: a reference metric needs the same times and groups"
             )
-        ref_values = ref.values
-    else:
-        ref_values = np.full_like(values, float(reference))
-    return series.times, series.groups, np.abs(values - ref_values)
+        return ref.values
+    return np.full_like(values, float(reference))
+
+
+def distance_from_reference(
+    trace: Trace, metric: str, reference: str | float
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """``(times, groups, |metric - reference|)``; ``reference`` is a metric with the same groups or a constant."""
+    series = trace[metric]
+    return (
+        series.times,
+        series.groups,
+        np.abs(series.values - reference_values(trace, metric, reference)),
+    )
 
 
 @register("analyzer", "runaway")
 class RunawayAnalyzer(Analyzer):
     """Flags a metric that departs from its reference by more than ``tolerance`` and keeps moving away.
+
+    ``tolerance`` is in the metric's own scale (:mod:`feedbacksim.analyzers.scales`):
+    by default a tenth of it (``{relative: 0.1}``), where the scale is ``scale`` if given,
+    else the one the world declares for the metric (1 for a share or a ratio to the
+    truth), else the reference's mean level, else the metric's noise; an absolute
+    tolerance is written ``{absolute: x, unit: ...}`` (a bare number is absolute too).
+    The trend test has no scale: it is a rank test at ``alpha``.
 
     The distance ``d(t) = |metric(t) - reference(t)|`` is computed per group (``reference``
     is another recorded metric with the same groups, or a constant). A group runs away
@@ -73,7 +97,8 @@ class RunawayAnalyzer(Analyzer):
         self,
         metric: str,
         reference: str | float,
-        tolerance: Annotated[float, Field(gt=0)] = 0.1,
+        tolerance: Tolerance = DEFAULT_TOLERANCE,
+        scale: Scale | None = None,
         window: Annotated[int, Field(ge=5)] | None = None,
         alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05,
         name: str | None = None,
@@ -85,7 +110,8 @@ class RunawayAnalyzer(Analyzer):
         super().__init__(name, severity, fail_if, stop_on_fail, check_every)
         self.metric = metric
         self.reference = reference
-        self.tolerance = tolerance
+        self.tolerance = as_tolerance(tolerance)
+        self.scale = scale
         self.window = window
         self.alpha = alpha
 
@@ -95,8 +121,16 @@ class RunawayAnalyzer(Analyzer):
     def analyze(self, trace: Trace) -> list[Finding]:
         times, groups, distance = distance_from_reference(trace, self.metric, self.reference)
         window = self.window or max(MIN_WINDOW, distance.shape[0] // 5)
+        tolerance = resolve_tolerance(
+            self.tolerance,
+            trace,
+            self.metric,
+            self.scale,
+            reference_values(trace, self.metric, self.reference),
+            trace[self.metric].values,
+        )
         return [
-            self._analyze_group(times, distance[:, g], group, window)
+            self._analyze_group(times, distance[:, g], group, window, tolerance)
             for g, group in enumerate(groups)
         ]
 
@@ -104,15 +138,23 @@ class RunawayAnalyzer(Analyzer):
         """Ends (exclusive) of the trailing windows tested on a series of ``n`` points."""
         return range(min(MIN_POINTS, n), n + 1, max(1, window // 4))
 
-    def _analyze_group(self, times: np.ndarray, d: np.ndarray, group: str, window: int) -> Finding:
+    def _analyze_group(
+        self,
+        times: np.ndarray,
+        d: np.ndarray,
+        group: str,
+        window: int,
+        resolved: ResolvedTolerance,
+    ) -> Finding:
+        tol = resolved.value
         n = d.shape[0]
         final = float(d[-window:].mean()) if n else 0.0
         detected_at = tau_at = p_at = None
         ends = self.checkpoints(n, window)
         alpha = self.alpha / max(1, len(ends))
-        if n >= 5 and final > self.tolerance:
+        if n >= 5 and final > tol:
             for end in ends:
-                if d[end - 1] <= self.tolerance:
+                if d[end - 1] <= tol:
                     continue
                 segment = d[max(0, end - window) : end]
                 # The corrected test is more conservative (inflated variance, continuity
@@ -128,13 +170,13 @@ class RunawayAnalyzer(Analyzer):
         if detected_at is not None:
             message = (
                 f"{self.metric}[{group}] ran away from {reference}: distance {final:.3f} "
-                f"over the last {window} points (tolerance {self.tolerance:g}), first detected "
+                f"over the last {window} points (tolerance {resolved.describe()}), first detected "
                 f"at t={detected_at:g} (Kendall tau {tau_at:.2f}, AR(1)-corrected p={p_at:.1e})."
             )
         else:
             message = (
                 f"{self.metric}[{group}] did not run away from {reference}: distance "
-                f"{final:.3f} over the last {window} points (tolerance {self.tolerance:g})."
+                f"{final:.3f} over the last {window} points (tolerance {resolved.describe()})."
             )
         return self.finding(
             failed=detected_at is not None,
@@ -142,9 +184,11 @@ class RunawayAnalyzer(Analyzer):
             group=group,
             first_detected_at=detected_at,
             statistic=final,
-            threshold=self.tolerance,
+            threshold=tol,
             message=message,
             evidence={
+                "tolerance": resolved.source,
+                "scale": resolved.scale,
                 "window": window,
                 "checkpoints": len(ends),
                 "alpha_per_checkpoint": alpha,

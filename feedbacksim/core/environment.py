@@ -34,11 +34,17 @@ class Environment:
         metrics: the metrics the world records, name -> one-line description. Scenario
             validation checks analyzers against it.
         time_unit: what one unit of simulated time is (axis labels of reports).
+        metric_scales: the natural scale of a metric, in its own units, for metrics that
+            have one whatever the world's parameters: 1 for a share or a probability (the
+            width of its range [0, 1]) and for a ratio to the truth. Analyzers judge
+            relative tolerances in it (docs/analyzers.md); a world whose scale depends on
+            its parameters overrides :meth:`scales`.
     """
 
     kind: ClassVar[str] = ""
     metrics: ClassVar[dict[str, str]] = {}
     time_unit: ClassVar[str] = "days"
+    metric_scales: ClassVar[dict[str, float]] = {}
 
     # Set by the framework (not by a scenario): whether this run is the open-loop twin.
     open_loop: bool = False
@@ -58,6 +64,10 @@ class Environment:
     def start(self) -> None:
         """Declare the recorded metrics and start the world's simpy processes."""
         raise NotImplementedError
+
+    def scales(self) -> dict[str, float]:
+        """Each metric's natural scale in its own units (``metric_scales`` by default)."""
+        return dict(self.metric_scales)
 
     # -- helpers for subclasses ----------------------------------------------------------
     @property

@@ -154,7 +154,7 @@ class Registry:
             importlib.import_module(package)
 
     def load_entry_points(self) -> None:
-        """Import the built-ins, then installed packages' components (``feedbacksim.components``)."""
+        """Import the built-ins, then installed packages' components (entry-point group)."""
         self.load_builtins()
         if self._entry_points_loaded:
             return

@@ -12,7 +12,7 @@ from simpy.core import StopSimulation
 from feedbacksim.core.agent import Agent
 from feedbacksim.core.environment import Environment
 from feedbacksim.core.seeding import as_seed_sequence, named_generator
-from feedbacksim.core.trace import Recorder, Trace
+from feedbacksim.core.trace import METRIC_SCALES, Recorder, Trace
 
 if TYPE_CHECKING:
     from feedbacksim.core.expressions import Expression
@@ -76,6 +76,7 @@ class Simulation:
         for agent in self.agents:
             agent.bind(self, named_generator(self.seed, f"agent:{agent.name}"))
         self.environment.start()
+        self.metadata.setdefault(METRIC_SCALES, self.environment.scales())
         for agent in self.agents:
             if agent.pretrain_samples:
                 rng = named_generator(self.seed, f"pretrain:{agent.name}")

@@ -19,6 +19,8 @@ pd = lazy_module("pandas")
 
 FRAME_COLUMNS = ["time", "metric", "group", "value"]
 EVENT_COLUMNS = ["time", "kind", "source", "detail"]
+#: Trace metadata key of the world's declared metric scales (``Environment.scales``).
+METRIC_SCALES = "metric_scales"
 
 
 class _Buffer:

@@ -10,7 +10,8 @@ model (``Simulation.retrain_listeners``) and records, for every agent at that mo
     ``true_log_loss``, ``true_brier``, ``true_ece``, ``true_rmse``; groups are agent names.
 ``drift``
     the agent's training window against a fresh population sample, per feature column
-    and for the label: ``drift_psi``, ``drift_ks``, ``drift_wasserstein``; groups are
+    and for the label: ``drift_psi``, ``drift_ks``, ``drift_wasserstein`` (in standard
+    deviations of the population column); groups are
     ``<agent>:x<j>`` and ``<agent>:label``.
 ``training``
     the training window itself: ``train_rows``, ``train_positive_rate`` (share of labels
@@ -208,7 +209,10 @@ class RetrainMonitor:
             for j in range(reference.shape[1]):
                 ref, cur = reference[:, j], window[:, j]
                 ks = ks_statistic(ref, cur)
-                values[:, i, j] = (psi(ref, cur), ks, wasserstein_distance(ref, cur))
+                # Wasserstein in population SDs: a threshold means the same in any units.
+                sd = float(np.std(ref))
+                w1 = wasserstein_distance(ref, cur) / (sd if sd > 0 else 1.0)
+                values[:, i, j] = (psi(ref, cur), ks, w1)
         for k, m in enumerate(DRIFT_METRICS):
             self._record(m, values[k].reshape(-1))
 

@@ -48,6 +48,7 @@ class BanditWorld(Environment):
         "best_arm_share": "share of all pulls so far that went to the arm with the highest rate",
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
+    metric_scales = {"best_arm_share": 1.0}  # a share
 
     def __init__(
         self,

@@ -22,7 +22,11 @@ import numpy as np
 import simpy
 
 from feedbacksim.core.seeding import named_generator
-from feedbacksim.core.trace import MetricSeries, Trace
+from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.worlds.bandit import BanditWorld
+
+#: The metrics the kernel records; a metric the world gains makes :func:`supports` false.
+METRICS = ("estimate", "best_arm_share", "regret")
 
 
 def supports(spec: Any) -> bool:
@@ -31,7 +35,7 @@ def supports(spec: Any) -> bool:
     The agent's own rules are checked by :func:`feedbacksim.run.batched.batchable`.
     """
     env = spec.environment
-    if env.kind != "bandit":
+    if env.kind != "bandit" or tuple(BanditWorld.metrics) != METRICS:
         return False
     agent = spec.agents[0]
     policy = agent.policy.params()
@@ -119,6 +123,7 @@ def run_batch(
     times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
     events = [(float(t), "retrain", agent.name, f"rows={every}") for t in range(every, days, every)]
+    scales = BanditWorld(**spec.environment.params).scales()  # as the serial world declares
     traces = []
     for i, index in enumerate(indices):
         metrics = {
@@ -126,6 +131,6 @@ def run_batch(
             "best_arm_share": MetricSeries("best_arm_share", ("",), times, share[i]),
             "regret": MetricSeries("regret", ("",), times, regrets[i]),
         }
-        metadata = {"scenario": spec.name, "replication": index}
+        metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
         traces.append(Trace(metrics, list(events), metadata))
     return traces

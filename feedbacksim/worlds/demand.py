@@ -90,6 +90,13 @@ class DemandWorld(Environment):
         "forecast_level": "forecast level (forecast / seasonal factor) per product",
         "true_level": "true demand level per product",
     }
+    # Ratios to the true demand and shares of units or products.
+    metric_scales = {
+        "forecast_ratio": 1.0,
+        "stock_ratio": 1.0,
+        "fill_rate": 1.0,
+        "sellout_rate": 1.0,
+    }
 
     def __init__(
         self,

@@ -69,6 +69,7 @@ class PolicingWorld(Environment):
         "incident_rate": "the region's true incident rate that day (changes with dynamic_rate)",
         "mean_missed": "missed incidents per day in the region, averaged over the days so far",
     }
+    metric_scales = {"patrol_share": 1.0, "true_incident_share": 1.0}  # shares
 
     def __init__(
         self,

@@ -29,10 +29,20 @@ import numpy as np
 import simpy
 
 from feedbacksim.core.seeding import named_generator
-from feedbacksim.core.trace import MetricSeries, Trace
+from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
 from feedbacksim.worlds.policing import PolicingWorld
 
-METRICS = tuple(PolicingWorld.metrics)
+#: The metrics the kernel records, in the world's declaration order. A metric the world
+#: gains and the kernel does not fill makes :func:`supports` false (the serial path runs).
+METRICS = (
+    "patrol_share",
+    "patrols",
+    "true_incident_share",
+    "discovered",
+    "missed",
+    "incident_rate",
+    "mean_missed",
+)
 
 
 def supports(spec: Any) -> bool:
@@ -42,7 +52,7 @@ def supports(spec: Any) -> bool:
     no gate) are checked by :func:`feedbacksim.run.batched.batchable`.
     """
     env = spec.environment
-    if env.kind != "policing":
+    if env.kind != "policing" or tuple(PolicingWorld.metrics) != METRICS:
         return False
     params = env.params
     rates = params.get("incident_rates")
@@ -97,6 +107,7 @@ def run_batch(
 
     counts = np.tile(prior, (r, 1))
     unlearned = np.zeros((r, k))  # discoveries observed since the last update
+    missed_total = np.zeros((r, k))
     # (R, T, regions): replication i's (T, regions) block is contiguous, its trace a view.
     recorded = {m: np.empty((r, days, k)) for m in METRICS}
     # Constant without dynamic rates: written once, not once a day.
@@ -119,7 +130,9 @@ def run_batch(
         # 0/1 times 0/1: the serial ``where(patrolled, incidents, 0.0)``, float for float.
         discovered = np.multiply(actions, incidents, out=recorded["discovered"][:, t])
         np.add(unlearned, discovered, out=unlearned)  # only the patrolled region is observed
-        np.subtract(incidents, discovered, out=recorded["missed"][:, t])
+        missed = np.subtract(incidents, discovered, out=recorded["missed"][:, t])
+        np.add(missed_total, missed, out=missed_total)
+        np.divide(missed_total, t + 1, out=recorded["mean_missed"][:, t])
         state["day"] = t + 1
 
     clock = simpy.Environment()
@@ -136,10 +149,11 @@ def run_batch(
     groups = tuple(str(g) for g in range(k))
     retrain_days = [float(t) for t in range(every, days, every)]
     events = [(t, "retrain", agent.name, f"rows={every}") for t in retrain_days]
+    scales = PolicingWorld(**spec.environment.params).scales()  # as the serial world declares
     traces = []
     for i, index in enumerate(indices):
         metrics = {m: MetricSeries(m, groups, times, recorded[m][i]) for m in METRICS}
-        metadata = {"scenario": spec.name, "replication": index}
+        metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
         traces.append(Trace(metrics, list(events), metadata))
     return traces
 

@@ -58,6 +58,7 @@ class RetentionWorld(Environment):
         "risk": "the group's true mean squared loss under the deployed model",
         "worst_group_risk": "the largest risk over groups",
     }
+    metric_scales = {"population_share": 1.0}  # a share
 
     def __init__(
         self,
