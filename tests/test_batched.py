@@ -10,8 +10,8 @@ import pytest
 import feedbacksim
 from feedbacksim.core.seeding import replication_sequences
 from feedbacksim.run import runner
-from feedbacksim.run.batched import batch_tasks, batchable, replicate_batch
-from feedbacksim.run.runner import replicate
+from feedbacksim.run.batched import batch_tasks, batchable
+from feedbacksim.run.runner import replicate, replicate_batch
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "predictive_policing.yaml"
 

@@ -78,7 +78,7 @@ def batch_tasks(
     seeds: Sequence[np.random.SeedSequence],
     workers: int,
 ) -> Iterator[tuple[Any, ...]]:
-    """Arguments of :func:`replicate_batch`: each point's replications split into batches.
+    """Arguments of ``runner.replicate_batch``: each point's replications split into batches.
 
     A batch holds at most :data:`MAX_BATCH` replications, and each point is cut into at
     least two batches per worker when it has enough replications, so that workers share
@@ -94,18 +94,12 @@ def batch_tasks(
             yield (*payloads[point], point, chunk, [seeds[i] for i in chunk])
 
 
-def replicate_batch(
-    data: dict[str, Any],
-    source: str | None,
-    point: int,
-    indices: list[int],
-    seeds: list[np.random.SeedSequence],
-) -> list[tuple[int, int, dict[str, np.ndarray], str]]:
-    """The batched task: ``(point, index, trace arrays, findings JSON)`` per replication."""
+def run_batch(
+    scenario: Scenario, indices: list[int], seeds: list[np.random.SeedSequence]
+) -> list[tuple[int, dict[str, np.ndarray], str]]:
+    """``(index, trace arrays, findings JSON)`` of replications ``indices``, advanced together."""
     from feedbacksim.run.replication import run_analyzers
-    from feedbacksim.run.runner import scenario_from_data
 
-    scenario = scenario_from_data(data, source)
     world = kernel(scenario.spec)
     # Long horizons: advance the batch in parts that fit in MEMORY_BUDGET bytes.
     part = max(1, MEMORY_BUDGET // world.bytes_per_replication(scenario.spec))
@@ -115,6 +109,6 @@ def replicate_batch(
         traces = world.run_batch(scenario.spec, seeds[start : start + part], chunk)
         for index, trace in zip(chunk, traces, strict=True):
             findings = run_analyzers(scenario.analyzers(), trace, None, index)
-            out.append((point, index, trace.to_arrays(), findings_to_json(findings)))
+            out.append((index, trace.to_arrays(), findings_to_json(findings)))
         del traces
     return out

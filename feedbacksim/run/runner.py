@@ -20,7 +20,7 @@ from feedbacksim.analyzers.base import Finding
 from feedbacksim.core.seeding import replication_sequences
 from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
-from feedbacksim.run.batched import batch_tasks, batchable, replicate_batch
+from feedbacksim.run.batched import batch_tasks, batchable, run_batch
 from feedbacksim.run.executors import Executor, make_executor
 from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress
@@ -70,6 +70,18 @@ def replicate(
     """The task an executor runs: ``(point, index, trace arrays, findings JSON)``."""
     trace, findings = run_replication(scenario_from_data(data, source), index, seed)
     return point, index, trace.to_arrays(), findings_to_json(findings)
+
+
+def replicate_batch(
+    data: dict[str, Any],
+    source: str | None,
+    point: int,
+    indices: list[int],
+    seeds: list[np.random.SeedSequence],
+) -> list[tuple[int, int, dict[str, np.ndarray], str]]:
+    """The batched task (the replication axis): :func:`replicate`'s result per replication."""
+    scenario = scenario_from_data(data, source)
+    return [(point, *done) for done in run_batch(scenario, indices, seeds)]
 
 
 def run_points(
