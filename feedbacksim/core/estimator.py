@@ -12,21 +12,24 @@ loaded anyway). ``clone`` accepts any object with ``get_params``.
 from __future__ import annotations
 
 import inspect
-from functools import cache
 from typing import Any
 
+_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
 
-@cache
+
 def _param_names(cls: type) -> tuple[str, ...]:
     """The ``__init__`` keyword parameters of ``cls``, sorted (scikit-learn's convention)."""
-    signature = inspect.signature(cls.__init__)
-    return tuple(
-        sorted(
-            name
-            for name, p in signature.parameters.items()
-            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        signature = inspect.signature(cls.__init__)  # type: ignore[misc]
+        names = _PARAM_NAMES[cls] = tuple(
+            sorted(
+                name
+                for name, p in signature.parameters.items()
+                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            )
         )
-    )
+    return names
 
 
 class Regressor:

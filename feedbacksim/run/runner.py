@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +118,7 @@ def run_points(
     progress = progress or Progress()
     total = len(scenarios) * replications
     progress.start(total, total - len(todo))
+    done: Iterator[tuple[int, int, dict[str, np.ndarray], str]]
     if all(batchable(s) for s in scenarios):  # the replication axis: R replications at once
         batches = batch_tasks(payloads, todo, seeds, executor.workers)
         done = (r for b in executor.imap_unordered(replicate_batch, batches) for r in b)

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from feedbacksim.scenario.scenario import Scenario
 from feedbacksim.core.lazy_import import lazy_module
 
-pd = lazy_module("pandas")
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
 __all__ = ["SweepResults", "parse_sweep", "point_scenarios", "run_sweep"]
 
