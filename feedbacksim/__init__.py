@@ -8,7 +8,9 @@ get a verdict with evidence::
     results.verdict, results.summaries, results.to_frame()
 """
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 from feedbacksim import _moved
 from feedbacksim.analyzers.base import Analyzer, Finding
@@ -54,6 +56,14 @@ Results.reporter = _write_report
 SweepResults.reporter = _report_sweep
 Comparison.reporter = _report_comparison
 _moved.install()
+
+
+def __getattr__(name: str) -> Any:
+    # ``feedbacksim.agent`` and the other modules that moved into a layer folder.
+    if f"feedbacksim.{name}" in _moved.MOVED:
+        return importlib.import_module(f"feedbacksim.{name}")
+    raise AttributeError(f"module 'feedbacksim' has no attribute {name!r}")
+
 
 __all__ = [
     "Agent",

@@ -50,12 +50,17 @@ class _Alias(importlib.abc.Loader):
 
     def __init__(self, target: str) -> None:
         self.target = target
+        self.spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module(self.target)
+        module = importlib.import_module(self.target)
+        self.spec = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        return None
+        # The import system gave the module the alias's spec; give it back its own, so that
+        # ``importlib.reload`` and tools reading ``__spec__`` see the real module.
+        module.__spec__ = self.spec
 
 
 class MovedModules(importlib.abc.MetaPathFinder):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import IntEnum
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:
@@ -60,3 +61,23 @@ class ScenarioError(ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.problems,))
+
+
+class ExitCode(IntEnum):
+    """What the command's exit status says: the verdict, an invalid input, or no verdict."""
+
+    PASS = 0
+    FAIL = 1
+    INVALID = 2
+    NO_VERDICT = 3
+
+
+class RunFailure(RuntimeError):
+    """A run that could not reach a verdict (exit 3): a fault of the run, not of the design.
+
+    ``details`` names where the full account is (a crash log in the run directory), if any.
+    """
+
+    def __init__(self, message: str, details: str | None = None) -> None:
+        super().__init__(message)
+        self.details = details

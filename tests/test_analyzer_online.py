@@ -57,3 +57,27 @@ def test_measurements_a_world_cannot_give_are_a_clear_error(policing_path):
     )
     with pytest.raises(ScenarioError, match="no population"):
         scenario.run(replications=1)
+
+
+def test_a_stop_runs_before_anything_else_queued_for_the_same_time() -> None:
+    # Two processes step at every integer time; the first stops the replication at t = 3.
+    # With the stop at simpy's urgent priority the second never runs at t = 3.
+    from feedbacksim.core.environment import Environment
+    from feedbacksim.core.simulation import Simulation
+
+    seen: dict[str, float] = {}
+
+    class TwoClocks(Environment):
+        metrics = {}
+
+        def start(self) -> None:
+            self.every(1.0, lambda: self.tick("a"))
+            self.every(1.0, lambda: self.tick("b"))
+
+        def tick(self, name: str) -> None:
+            seen[name] = self.now
+            if name == "a" and self.now == 3:
+                self.sim.stop("test")
+
+    Simulation(TwoClocks(), [], horizon=10, seed=0).run()
+    assert seen == {"a": 3.0, "b": 2.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
@@ -101,3 +102,56 @@ def test_old_registry_module_path_keeps_the_exported_registry() -> None:
     assert old_module is importlib.import_module("feedbacksim.core.registry")
     assert feedbacksim.registry is old_module.registry  # still the Registry, not the module
     assert feedbacksim.registry.get("model", "gaussian").kind == "gaussian"
+
+
+def test_old_module_attributes_of_the_package_warn_and_resolve() -> None:
+    import feedbacksim
+
+    # An earlier import of the old path leaves a real attribute; start from none.
+    vars(feedbacksim).pop("agent", None)
+    sys.modules.pop("feedbacksim.agent", None)
+    with pytest.warns(DeprecationWarning, match="feedbacksim.core.agent"):
+        module = feedbacksim.agent  # type: ignore[attr-defined]
+    assert module is importlib.import_module("feedbacksim.core.agent")
+
+
+def test_an_aliased_module_keeps_its_own_spec() -> None:
+    sys.modules.pop("feedbacksim.sweep", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = importlib.import_module("feedbacksim.sweep")
+    assert old.__spec__ is not None and old.__spec__.name == "feedbacksim.run.sweep"
+    assert importlib.reload(old) is old
+
+
+def test_names_the_old_paths_held_are_still_there() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sweep = importlib.import_module("feedbacksim.sweep")
+        yaml_source = importlib.import_module("feedbacksim.yaml_source")
+        measures = importlib.import_module("feedbacksim.analyzers.measures")
+    for name in ("Axis", "SPACES", "DISTRIBUTIONS", "MAX_POINTS", "sweep_problems", "run_sweep"):
+        assert hasattr(sweep, name), name
+    assert yaml_source.suggest("condtion", ["condition"]) == " (did you mean 'condition'?)"
+    assert "true_auc" in measures.RECORDED_METRICS
+
+
+FORBIDDEN_IN_WORLDS = {"_agents", "_agent", "agents_"}
+
+
+def test_worlds_see_agents_only_through_their_views() -> None:
+    # Import contracts cannot see attribute access: a world must not reach the real agents
+    # through the simulation (``self.sim.agents``) or the environment's private map.
+    offenders = []
+    for path in sorted((ROOT / "feedbacksim" / "worlds").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                inner = node.value
+                reaches_sim_agents = (
+                    node.attr == "agents"
+                    and isinstance(inner, ast.Attribute)
+                    and inner.attr == "sim"
+                )
+                if reaches_sim_agents or node.attr in FORBIDDEN_IN_WORLDS:
+                    offenders.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    assert offenders == []

@@ -1,7 +1,8 @@
-"""Run directories: atomic per-replication files, lazy Results, and resuming a killed sweep."""
+"""Run directories: atomic files, lazy Results, resuming a killed sweep, one writer, disk faults."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -15,7 +16,9 @@ import yaml
 
 import feedbacksim
 from feedbacksim.cli import main
-from feedbacksim.errors import ScenarioError
+from feedbacksim.errors import RunFailure, ScenarioError
+from feedbacksim.run import exports, store
+from feedbacksim.run.directory import write_run
 from feedbacksim.run.store import ReplicationStore, StoredTraces
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,3 +135,135 @@ def test_cli_run_writes_replications_metrics_and_resumes(policing_path, tmp_path
     assert main([*args, "--csv", "--resume", str(out)]) in (0, 1)
     assert ((out / "metrics.parquet").read_bytes(), (out / "metrics.csv").read_text()) == first
     assert not list(out.glob(".metrics*"))  # no temporary file left behind
+
+
+# -- faults: a second writer, damaged files, a full disk ---------------------------------
+
+
+def test_a_second_writer_is_refused_naming_the_holder(policing_path, tmp_path):
+    """Another process holds the run directory: exit 2 naming its pid, host and command."""
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from feedbacksim.run.runlock import hold_run_directory\n"
+         f"with hold_run_directory({str(out)!r}, ['feedbacksim', 'run', 'first.yaml']):\n"
+         "    print('held', flush=True); sys.stdin.read()"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 20})
+        with pytest.raises(ScenarioError, match=f"in use by pid {holder.pid} on host .*first.yaml"):
+            scenario.run(replications=1, seed=1, directory=out)
+        args = ["run", str(policing_path), "--replications", "1", "--set", "horizon=20",
+                "--executor", "serial", "--quiet", "--no-report", "--resume", str(out)]  # fmt: skip
+        assert main(args) == 2
+        assert not (out / "plan.json").exists()
+    finally:
+        holder.communicate("")
+    # Released when the holder ends: the directory can be used again.
+    assert main([*args[:-2], "--out", str(out)]) in (0, 1)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".lock"]
+
+
+def test_damaged_replication_files_are_reported_and_recomputed(policing_path, tmp_path, caplog):
+    scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 60})
+    memory = scenario.run(replications=4, seed=3)
+    scenario.run(replications=4, seed=3, directory=tmp_path / "run")
+    store = ReplicationStore(tmp_path / "run" / "replications")
+    whole = store.path(1).read_bytes()
+    store.path(1).write_bytes(whole[: len(whole) // 2])  # truncated
+    store.path(2).write_bytes(b"not a zip file at all")  # garbage
+    flipped = bytearray(store.path(3).read_bytes())  # one bit of a member's data
+    flipped[len(flipped) // 3] ^= 1
+    store.path(3).write_bytes(bytes(flipped))
+    before = store.path(0).stat().st_mtime_ns
+    with caplog.at_level("WARNING", logger="feedbacksim.run.runner"):
+        resumed = scenario.run(replications=4, seed=3, directory=tmp_path / "run", resume=True)
+    damaged = [r.getMessage() for r in caplog.records]
+    assert len(damaged) == 3 and all("\n" not in line for line in damaged)
+    assert [line.split(" was damaged")[0] for line in damaged] == [
+        str(store.path(i)) for i in (1, 2, 3)
+    ]
+    assert all(line.endswith("recomputing it") for line in damaged)
+    assert store.path(0).stat().st_mtime_ns == before  # the intact one was kept
+    pd.testing.assert_frame_equal(resumed.to_frame(), memory.to_frame(), check_exact=True)
+    assert resumed.findings == memory.findings
+
+
+def run_files(directory: Path) -> dict[str, bytes]:
+    """The content of every file of a run directory, by relative path."""
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            files[str(path.relative_to(directory))] = path.read_bytes()
+    return files
+
+
+def full_disk_after(calls: int, real, handle_at: int = 0):
+    """``real`` (a writer to ``args[handle_at]``), failing with ENOSPC from call ``calls`` on."""
+    count = {"n": 0}
+
+    def write(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] >= calls:
+            handle = args[handle_at]
+            handle.write(b"PK\x03\x04 a part" if "b" in handle.mode else "a part")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(*args, **kwargs)
+
+    return write
+
+
+@pytest.mark.parametrize("where", ["replication", "metrics"])
+def test_a_full_disk_is_a_run_failure_and_resume_completes_the_same_run(
+    policing_path, tmp_path, monkeypatch, where
+):
+    scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 60})
+
+    def run(directory: Path, resume: bool = False) -> None:
+        results = scenario.run(replications=4, seed=8, directory=directory, resume=resume)
+        write_run(results, directory, command=["feedbacksim", "run"])
+
+    run(tmp_path / "whole")
+    with monkeypatch.context() as patch:
+        if where == "replication":
+            patch.setattr(store, "write_npz", full_disk_after(3, store.write_npz))
+        else:
+            # The disk fills while metrics.parquet is streamed, at the second replication.
+            real_table = exports.trace_table
+            calls = {"n": 0}
+
+            def table_then_full_disk(trace, replication):
+                calls["n"] += 1
+                if calls["n"] >= 2:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                return real_table(trace, replication)
+
+            patch.setattr(exports, "trace_table", table_then_full_disk)
+        with pytest.raises(RunFailure, match="No space left on device") as failure:
+            run(tmp_path / "full")
+    assert isinstance(failure.value.__cause__, OSError)
+    left = run_files(tmp_path / "full")
+    assert not [name for name in left if name.endswith(".tmp")]  # nothing half-written
+    reps = sorted(name for name in left if "rep-" in name)
+    if where == "replication":
+        assert reps == ["replications/rep-000000.npz", "replications/rep-000001.npz"]
+        assert "metrics.csv" not in left
+    else:
+        assert len(reps) == 4 and "metrics.csv" not in left and "metrics.parquet" not in left
+
+    run(tmp_path / "full", resume=True)
+    whole, resumed = run_files(tmp_path / "whole"), run_files(tmp_path / "full")
+    assert sorted(whole) == sorted(resumed)
+    # Byte for byte, but for the manifest (it records the wall time and the date).
+    assert [name for name in whole if resumed[name] != whole[name]] == ["manifest.json"]
+
+
+def test_a_file_is_not_a_run_directory(policing_path, tmp_path):
+    scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 10})
+    (tmp_path / "taken").write_text("someone's file")
+    with pytest.raises(ScenarioError, match="is a file, not a run directory"):
+        scenario.run(replications=1, seed=1, directory=tmp_path / "taken")
+    assert (tmp_path / "taken").read_text() == "someone's file"

@@ -454,7 +454,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if n == 0:
         return (0.0, 1.0)
-    interval = stats.binomtest(successes, n).proportion_ci(confidence, method="wilson")
+    interval = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
     lower = 0.0 if successes == 0 else float(interval.low)
     upper = 1.0 if successes == n else float(interval.high)
     return (lower, upper)

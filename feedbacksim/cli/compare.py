@@ -25,6 +25,7 @@ from feedbacksim.cli.options import add_scenario_options, parse_overrides
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.compare import Comparison, compare
 from feedbacksim.run.directory import default_run_dir
+from feedbacksim.run.runlock import hold_run_directory
 from feedbacksim.scenario.scenario import load
 
 
@@ -106,8 +107,9 @@ def handle(args: argparse.Namespace) -> int:
     if overrides:
         b = b.with_overrides(overrides)
     options = execution_options(args, default_run_dir(f"compare-{a.name}-vs-{b.name}"))
-    comparison = compare(a, b, args.replications, args.seed, args.metric, options=options)
-    out = comparison.save(Path(str(options.directory)), report=args.report)
+    with hold_run_directory(Path(str(options.directory))):
+        comparison = compare(a, b, args.replications, args.seed, args.metric, options=options)
+        out = comparison.save(Path(str(options.directory)), report=args.report)
     print_comparison(comparison)
     print(f"figure: {out / 'comparison.png'}")
     print(f"results: {out}")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from feedbacksim.errors import ScenarioError
+from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def handle(args: argparse.Namespace) -> int:
         raise ScenarioError(
             f"{args.directory}: not a run, sweep or compare directory (no manifest.json)"
         )
-    paths = write_report(args.directory)
+    with hold_run_directory(args.directory):
+        paths = write_report(args.directory)
     print(f"report: {paths['html']}")
     return 0

@@ -13,6 +13,7 @@ from feedbacksim.cli.execution import (
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.run.directory import default_run_dir, write_run
+from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,9 +34,12 @@ def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
-    results = scenario.run(replications=args.replications, seed=args.seed, options=options)
-    out = write_run(results, Path(str(options.directory)), extra=options.describe(), csv=args.csv)
-    print_verdict(results)
-    print(f"results: {out}")
-    write_report_unless_skipped(args, out)
+    with hold_run_directory(Path(str(options.directory))):
+        results = scenario.run(replications=args.replications, seed=args.seed, options=options)
+        out = write_run(
+            results, Path(str(options.directory)), extra=options.describe(), csv=args.csv
+        )
+        print_verdict(results)
+        print(f"results: {out}")
+        write_report_unless_skipped(args, out)
     return 0 if results.verdict == "pass" else 1

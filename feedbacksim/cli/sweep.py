@@ -21,6 +21,7 @@ from feedbacksim.cli.execution import (
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.run.directory import default_run_dir
+from feedbacksim.run.runlock import hold_run_directory
 from feedbacksim.run.sweep import SweepResults, run_sweep
 
 
@@ -59,8 +60,9 @@ def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(f"{scenario.name}-sweep"))
-    sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
-    out = sweep.save(Path(str(options.directory)), report=args.report)
+    with hold_run_directory(Path(str(options.directory))):
+        sweep = run_sweep(scenario, replications=args.replications, seed=args.seed, options=options)
+        out = sweep.save(Path(str(options.directory)), report=args.report)
     Console().print(sweep_table(sweep))
     print(f"phase diagram: {out / 'phase_diagram.png'}")
     print(f"results: {out}")

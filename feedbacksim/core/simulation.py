@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from simpy.core import StopSimulation
+from simpy.core import URGENT, StopSimulation
 
 from feedbacksim.core.agent import Agent
 from feedbacksim.core.environment import Environment
@@ -64,9 +64,13 @@ class Simulation:
     def stop(self, reason: str) -> None:
         """End the replication at the current time (e.g. an online analyzer failed)."""
         self.recorder.event(self.now, "stopped", "simulation", reason)
-        stop = self.clock.event()
+        # Urgent, so that nothing else queued for this time runs after the stop. simpy has
+        # no public call for an urgent, already-triggered event: this is what its own
+        # ``run(until=...)`` does.
+        stop = simpy.Event(self.clock)
+        stop._ok, stop._value = True, None
         stop.callbacks.append(StopSimulation.callback)
-        stop.succeed()
+        self.clock.schedule(stop, URGENT)
 
     def run(self) -> Trace:
         """Run to the horizon (or an early stop) and return the trace."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import yaml
 from feedbacksim.report import page
 from feedbacksim.report.content import Report, Table
 from feedbacksim.report.style import figure_style, save
+from feedbacksim.run.files import atomic_write, atomic_write_text
 
 
 class _ReportDumper(yaml.SafeDumper):
@@ -48,7 +48,7 @@ def _write_scenario(directory: Path, name: str, scenario: dict[str, Any]) -> Pat
     """Store a resolved scenario beside the results, so the reproduce command needs nothing else."""
     path = directory / name
     if not path.is_file():
-        path.write_text(scenario_yaml(scenario), encoding="utf-8")
+        atomic_write_text(path, scenario_yaml(scenario))
     return path
 
 
@@ -248,8 +248,7 @@ def _copy_figure(source: Path, directory: Path) -> list[Path]:
     if not source.is_file():
         return []
     target = directory / "figures" / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    atomic_write(target, lambda handle: handle.write(source.read_bytes()), binary=True)
     return [target]
 
 
@@ -371,6 +370,6 @@ def write_report(directory: str | Path) -> dict[str, Path]:
         report = run_report(directory)
     else:
         raise FileNotFoundError(f"{directory}: no findings.json, sweep.json or comparison.json")
-    (directory / "report.md").write_text(page.markdown(report), encoding="utf-8")
-    (directory / "report.html").write_text(page.html(report), encoding="utf-8")
+    atomic_write_text(directory / "report.md", page.markdown(report))
+    atomic_write_text(directory / "report.html", page.html(report))
     return {"html": directory / "report.html", "markdown": directory / "report.md"}

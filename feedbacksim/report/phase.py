@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedbacksim.analyzers.statistics import wilson_interval
+from feedbacksim.run.files import atomic_save_figure
 
 if TYPE_CHECKING:
     from feedbacksim.run.sweep import SweepResults
@@ -41,10 +42,7 @@ def phase_diagram(sweep: SweepResults, path: str | os.PathLike[str]) -> Path:
         else:
             _scatter(figure, ax, sweep, counts.reshape(-1) / n)
         ax.set_title(f"{name}: fail fraction ({n} replications per point)")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110)
-    return target
+    return atomic_save_figure(figure, Path(path), dpi=110)
 
 
 def _heat_map(figure: Any, ax: Any, rows: Axis, columns: Axis, fraction: np.ndarray) -> None:

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from feedbacksim.run.files import atomic_save_figure
+
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
 RC: dict[str, Any] = {
@@ -44,5 +46,4 @@ def figure_style() -> Iterator[None]:
 
 def save(fig: Any, path: Path) -> None:
     """Save ``fig`` as PNG (Agg), creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    atomic_save_figure(fig, path)

@@ -22,6 +22,7 @@ import numpy as np
 
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.directory import manifest, write_json
+from feedbacksim.run.files import atomic_save_figure
 from feedbacksim.run.options import RunOptions
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def paired_difference(
     mean = float(diff.mean())
     if diff.shape[0] < 2:
         return mean, float("nan"), float("nan")
-    if np.all(diff == diff[0]):  # identical differences (common random numbers): no spread
+    if np.ptp(diff) <= 1e-12 * max(1.0, abs(mean)):  # equal up to rounding: no spread
         return mean, mean, mean
     interval = stats.ttest_rel(b, a).confidence_interval(confidence)
     return mean, float(interval.low), float(interval.high)
@@ -297,7 +298,4 @@ def comparison_figure(comparison: Comparison, path: str | os.PathLike[str]) -> P
         f"({worst.confidence:.0%} CI {worst.low:+.3g} to {worst.high:+.3g})"
     )
     bands.legend()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110)
-    return target
+    return atomic_save_figure(figure, Path(path), dpi=110)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedbacksim.run.exports import write_metrics
 from feedbacksim.run.files import atomic_write_text
+from feedbacksim.run.runlock import hold_run_directory
 
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
@@ -80,16 +81,16 @@ def write_run(
     csv: bool = False,
 ) -> Path:
     """Write findings.json, metrics.parquet (and metrics.csv when ``csv``) and manifest.json."""
-    directory.mkdir(parents=True, exist_ok=True)
-    write_json(directory / "findings.json", results.to_json())
-    write_metrics(results, directory, csv=csv)
-    subject = {
-        "scenario": results.scenario.to_dict(),
-        "source": str(results.scenario.source) if results.scenario.source else None,
-        "replications": results.replications,
-    }
-    document = manifest(
-        subject, seed=results.seed, wall_time=results.wall_time, command=command, extra=extra
-    )
-    write_json(directory / "manifest.json", document)
+    with hold_run_directory(directory, command):
+        write_json(directory / "findings.json", results.to_json())
+        write_metrics(results, directory, csv=csv)
+        subject = {
+            "scenario": results.scenario.to_dict(),
+            "source": str(results.scenario.source) if results.scenario.source else None,
+            "replications": results.replications,
+        }
+        document = manifest(
+            subject, seed=results.seed, wall_time=results.wall_time, command=command, extra=extra
+        )
+        write_json(directory / "manifest.json", document)
     return directory

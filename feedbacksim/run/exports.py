@@ -5,21 +5,19 @@ The table is long: one row per (replication, metric, time, group) with columns
 (one Parquet row group each) straight from the trace's numpy arrays, so no whole-run
 table, and not even one replication's DataFrame, is ever held in memory: peak memory
 stays at the simulation's own, whatever the horizon and the number of replications.
-Files appear atomically (a unique temporary name in the target folder, then a rename).
+Files appear atomically (``files.atomic_file``: a unique temporary name, then a rename).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from feedbacksim.core.trace import FRAME_COLUMNS, Trace
+from feedbacksim.run.files import atomic_file
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -79,25 +77,14 @@ def trace_table(trace: Trace, replication: int) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=metrics_schema())
 
 
-@contextmanager
-def _replaced(path: Path) -> Iterator[Path]:
-    """A unique temporary path beside ``path`` that becomes ``path`` when the block succeeds."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_parquet(traces: Iterable[Trace], path: Path) -> Path:
     """Write ``traces`` (replication 0, 1, ...) to ``path``, one row group per replication."""
     import pyarrow.parquet as pq
 
-    with _replaced(path) as tmp, pq.ParquetWriter(tmp, metrics_schema()) as writer:
+    with (
+        atomic_file(path, binary=True) as handle,
+        pq.ParquetWriter(handle, metrics_schema()) as writer,
+    ):
         for i, trace in enumerate(traces):
             writer.write_table(trace_table(trace, i))
     return path
@@ -105,7 +92,7 @@ def write_parquet(traces: Iterable[Trace], path: Path) -> Path:
 
 def write_csv(traces: Iterable[Trace], path: Path) -> Path:
     """Write ``traces`` to ``path`` as CSV (values to 10 significant digits), one at a time."""
-    with _replaced(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+    with atomic_file(path) as handle:
         for i, trace in enumerate(traces):
             frame = trace.to_frame()
             frame.insert(0, "replication", i)

@@ -10,7 +10,9 @@ numbers are the same on every executor.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +27,7 @@ from feedbacksim.run.executors import Executor, make_executor
 from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress
 from feedbacksim.run.results import Results
+from feedbacksim.run.runlock import hold_run_directory
 from feedbacksim.run.store import (
     DiscardedTraces,
     ReplicationStore,
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from feedbacksim.scenario.scenario import Scenario
 
 PLAN_FILE = "plan.json"
+log = logging.getLogger(__name__)
 _SCENARIO_CACHE_SIZE = 16
 _scenarios: dict[str, Scenario] = {}
 
@@ -102,10 +106,7 @@ def run_points(
     """
     started = time.perf_counter()
     seeds = replication_sequences(seed, replications)
-    complete = [store.complete() for store in stores] if stores is not None else None
-    if stores is not None:
-        for store in stores:
-            store.remove_partial()
+    complete = [resumable(store) for store in stores] if stores is not None else None
     todo = [
         (point, index)
         for point in range(len(scenarios))
@@ -153,6 +154,20 @@ def run_points(
             Results(scenario, point_traces, point_findings, scenario.analyzers(), seed, wall)
         )
     return out
+
+
+def resumable(store: ReplicationStore) -> set[int]:
+    """The replications of ``store`` that need not run again: its complete, readable files.
+
+    Temporary files of a killed writer are deleted; a damaged file (truncated, garbage, a
+    checksum mismatch) is reported in one line, deleted and so recomputed.
+    """
+    store.remove_partial()
+    done = store.complete()
+    for index, why in store.discard_damaged(done).items():
+        log.warning("%s was damaged (%s); recomputing it", store.path(index), why)
+        done.discard(index)
+    return done
 
 
 def check_plan(directory: Path, plan: dict[str, Any], resume: bool) -> None:
@@ -250,16 +265,17 @@ def run_stored(
         raise ScenarioError(f"the seed must be a non-negative integer, got {seed!r}")
     stores = None
     path = Path(options.directory) if options.directory is not None else None
-    if path is not None:
-        check_plan(path, plan, options.resume)
-        stores = [ReplicationStore(path / folder) for folder in folders]
-    elif options.resume:
+    if path is None and options.resume:
         raise ScenarioError("resume needs the run directory")
-    runner, owned = executor_for(options.executor, options.workers, options.address, path)
-    try:
-        return run_points(
-            scenarios, replications, seed, runner, stores, keep_traces, options.progress
-        )
-    finally:
-        if owned:
-            runner.close()
+    with hold_run_directory(path) if path is not None else contextlib.nullcontext():
+        if path is not None:
+            check_plan(path, plan, options.resume)
+            stores = [ReplicationStore(path / folder) for folder in folders]
+        runner, owned = executor_for(options.executor, options.workers, options.address, path)
+        try:
+            return run_points(
+                scenarios, replications, seed, runner, stores, keep_traces, options.progress
+            )
+        finally:
+            if owned:
+                runner.close()

@@ -3,16 +3,20 @@
 A replication's file holds its trace (:meth:`Trace.to_arrays`) and its findings (as JSON)
 together, so a file that exists is a complete replication: it is written to a temporary
 file in the same directory and renamed into place (``os.replace``), so a run killed at
-any moment leaves either the whole file or none. Resuming a run skips the replications
-whose file exists. Reading is lazy: :class:`StoredTraces` loads one trace at a time, so a
-large run is aggregated from disk without holding every trace in memory.
+any moment leaves either the whole file or none. Its bytes depend only on its content
+(no timestamps), so a replication recomputed on resume is the same file. Resuming a run
+skips the replications whose file exists and reads back. Reading is lazy:
+:class:`StoredTraces` loads one trace at a time, so a large run is aggregated from disk
+without holding every trace in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, overload
@@ -21,10 +25,11 @@ import numpy as np
 
 from feedbacksim.analyzers.base import Finding
 from feedbacksim.core.trace import Trace
-from feedbacksim.run.files import atomic_write
+from feedbacksim.run.files import atomic_write, is_temporary
 
 FINDINGS_KEY = "__findings__"
 _FILE = re.compile(r"^rep-(\d{6,})\.npz$")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip member can carry
 
 
 def findings_to_json(findings: Sequence[Finding]) -> str:
@@ -35,6 +40,20 @@ def findings_to_json(findings: Sequence[Finding]) -> str:
 def findings_from_json(text: str) -> list[Finding]:
     """Inverse of :func:`findings_to_json`."""
     return [Finding(**item) for item in json.loads(text)]
+
+
+def write_npz(handle: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+    """``arrays`` as an ``.npz`` (what ``numpy.savez`` writes) whose bytes depend on nothing else.
+
+    ``numpy.savez`` stamps each member with the current time; here every member carries
+    the same fixed date, so a replication recomputed on resume is the same file, byte for
+    byte, as the one an uninterrupted run wrote.
+    """
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE)
+            with archive.open(member, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
 
 
 class ReplicationStore:
@@ -65,18 +84,47 @@ class ReplicationStore:
         """Delete temporary files left by a run that was killed while writing."""
         if self.directory.is_dir():
             for entry in os.scandir(self.directory):
-                if entry.name.startswith(".rep-") and entry.name.endswith(".tmp"):
-                    os.unlink(entry.path)
+                if is_temporary(entry.name) and entry.name.startswith(".rep-"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
+
+    def damage(self, index: int) -> str | None:
+        """Why the file of replication ``index`` cannot be read back (``None`` when it can).
+
+        Every member's checksum is verified and the findings parsed, so a truncated,
+        garbage or bit-flipped file is found here rather than while aggregating.
+        """
+        try:
+            with zipfile.ZipFile(self.path(index)) as archive:
+                bad = archive.testzip()
+                if bad is not None:
+                    return f"checksum mismatch in {bad}"
+            with np.load(self.path(index), allow_pickle=False) as data:
+                if FINDINGS_KEY not in data.files:
+                    return "no findings in the file"
+                findings_from_json(str(data[FINDINGS_KEY]))
+                Trace.from_arrays({k: data[k] for k in data.files if k != FINDINGS_KEY})
+        except Exception as exc:  # any failure to read it back is damage, whatever its kind
+            return f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return None
+
+    def discard_damaged(self, indices: set[int]) -> dict[int, str]:
+        """Delete the unreadable files among ``indices`` (so they are recomputed); index -> why."""
+        damaged = {}
+        for index in sorted(indices):
+            why = self.damage(index)
+            if why is not None:
+                damaged[index] = why
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path(index))
+        return damaged
 
     def write(self, index: int, arrays: Mapping[str, np.ndarray], findings_json: str) -> Path:
         """Write replication ``index`` atomically: a temporary file, then ``os.replace``."""
-        findings = {FINDINGS_KEY: np.array(findings_json)}
-
-        def write(handle: IO[Any]) -> None:
-            # numpy's stub reads a str-keyed mapping as possibly holding ``allow_pickle``.
-            np.savez(handle, **arrays, **findings)  # type: ignore[arg-type]
-
-        return atomic_write(self.path(index), write, binary=True)
+        members = {**arrays, FINDINGS_KEY: np.array(findings_json)}
+        return atomic_write(
+            self.path(index), lambda handle: write_npz(handle, members), binary=True
+        )
 
     def load_trace(self, index: int) -> Trace:
         """The trace of replication ``index`` (read from its file)."""

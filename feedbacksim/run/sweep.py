@@ -19,11 +19,16 @@ from feedbacksim.run.directory import manifest, write_json
 from feedbacksim.run.files import atomic_write_text
 from feedbacksim.run.options import RunOptions
 from feedbacksim.scenario.sweep_block import (
+    DISTRIBUTIONS,
+    MAX_POINTS,
+    SPACES,
+    Axis,
     SweepPlan,
     SweepPoint,
     parse_sweep,
     point_scenarios,
     short_value,
+    sweep_problems,
 )
 
 if TYPE_CHECKING:
@@ -36,7 +41,21 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
-__all__ = ["SweepResults", "parse_sweep", "point_scenarios", "run_sweep"]
+# The block's names are kept here too: ``feedbacksim.sweep`` (the old path of this module)
+# held them.
+__all__ = [
+    "DISTRIBUTIONS",
+    "MAX_POINTS",
+    "SPACES",
+    "Axis",
+    "SweepPlan",
+    "SweepPoint",
+    "SweepResults",
+    "parse_sweep",
+    "point_scenarios",
+    "run_sweep",
+    "sweep_problems",
+]
 
 
 @dataclass

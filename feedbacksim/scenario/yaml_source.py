@@ -29,8 +29,11 @@ from typing import Any
 
 import yaml
 
+from feedbacksim.errors import suggest
+
 __all__ = [
     "Located",
+    "suggest",  # now in feedbacksim.errors; kept here for the old import path
     "YamlSourceError",
     "format_keypath",
     "load_yaml",
