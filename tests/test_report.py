@@ -64,7 +64,10 @@ def test_run_report_files_and_figures(run_dir):
 def test_markdown_golden_verdict(run_dir):
     """Fixed seed 5, 8 replications, 400 days: the verdict lines as a reader sees them."""
     lines = (run_dir / "report.md").read_text().splitlines()
-    assert lines[0] == "# predictive-policing: verdict FAIL"
+    assert lines[0] == (
+        "# predictive-policing: verdict FAIL: runaway failed in 4/8 replications "
+        "(50%, 95% CI 22%-78%; fail_if any)"
+    )
     assert lines[2] == "8 replications of 400 days, seed 5."
     findings = json.loads((run_dir / "findings.json").read_text())
     s = findings["analyzers"][0]

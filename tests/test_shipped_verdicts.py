@@ -1,8 +1,8 @@
 """Every shipped scenario validates and, run small, gives the verdict its world's claim implies.
 
 The table maps each file in ``scenarios/`` to its expected exit code (1: an analyzer
-fails, 0: pass) and the overrides that keep the run cheap. Each run uses the scenario's
-own seed. Scales are chosen so that the verdict is far from its rule's edge:
+fails, 0: pass, 3: too few replications to decide) and the overrides that keep the run
+cheap. Each run uses the scenario's own seed. Scales are chosen so that the verdict is far from its rule's edge:
 
 * runaway / invariant / retrain_health / convergence scenarios whose failure happens in
   every replication (demand, retention, pricing_learned, recommender,
@@ -37,7 +37,7 @@ from feedbacksim.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
-FAIL, PASS = 1, 0
+FAIL, PASS, NO_VERDICT = 1, 0, 3
 
 # file -> (expected exit code, replications, overrides)
 EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
@@ -45,8 +45,12 @@ EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
     # proportional allocation (50 each, docs/worlds.md). With 6 replications the rule
     # (more than half, i.e. 4 or more) catches greedy with probability 0.92 and wrongly
     # fails proportional with probability 0.04; the seed is fixed.
-    "attention_dynamic.yaml": (FAIL, 6, {}),
-    "attention_dynamic_mitigated.yaml": (PASS, 6, {}),
+    # fail_if 0.5 is two-sided: 6 replications cannot decide it (5/6 and 1/6 fail, 95%
+    # intervals 44-97% and 3-56% straddle 0.5), so the verdict is inconclusive. As shipped
+    # (50 replications, about 2-3 minutes each on 2 busy cores) it is FAIL, 41/50 (69-90%),
+    # and PASS for the mitigated design (measured).
+    "attention_dynamic.yaml": (NO_VERDICT, 6, {}),
+    "attention_dynamic_mitigated.yaml": (NO_VERDICT, 6, {}),
     "bandit.yaml": (FAIL, 40, {"horizon": 300}),
     "bandit_mitigated.yaml": (PASS, 100, {}),
     "data_feedback.yaml": (FAIL, 4, {}),

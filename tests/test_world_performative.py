@@ -33,7 +33,8 @@ SETTLED_SHARE = 0.01
 @pytest.mark.parametrize(
     ("eps", "horizon", "status", "rate_margin", "verdict"),
     [
-        (0.5, 10, "converging", 0.05, "pass"),
+        # 10 rounds give theta 10 points, fewer than the 20 the runaway test needs.
+        (0.5, 10, "converging", 0.05, "inconclusive"),
         (0.9, 40, "converging", 0.005, "pass"),
         (1.2, 30, "diverging", 0.01, "fail"),
     ],
@@ -45,8 +46,8 @@ def test_location_family(scenario_path, eps, horizon, status, rate_margin, verdi
     theta has SD sigma / sqrt(n (1 - eps^2)) <= 0.0073 for eps < 1; for eps = 1.2 the
     noise grows like 1.2^t and reaches ~0.9 at t = 29 (measured) on a value of 984. The
     tolerance, 0.02 + 1% of |E[theta_t]|, is over 10 SDs of the mean of 5 replications.
-    The runaway analyzer (theta against stable_point, tolerance 1) passes eps < 1 and
-    fails eps = 1.2.
+    The runaway analyzer (theta against stable_point, tolerance 1) passes eps = 0.9, fails
+    eps = 1.2, and cannot judge the 10 rounds of eps = 0.5 (inconclusive).
     """
     scenario = feedbacksim.load(scenario_path("performative.yaml")).with_overrides(
         {"environment.params.eps": eps, "horizon": horizon}

@@ -45,6 +45,9 @@ class Finding:
     ``statistic`` and ``threshold`` the number that was compared and its limit, and
     ``evidence`` a small JSON-able dict with the numbers behind the sentence in ``message``.
     ``online`` marks a finding produced during the run (``stop_on_fail``) that stopped it.
+    ``inconclusive`` marks a finding that could not judge (its metric was never measured,
+    is NaN throughout, or is shorter than the analyzer's minimum window): ``message`` says
+    why, with the numbers, and such a replication counts for neither pass nor fail.
     """
 
     analyzer: str
@@ -60,6 +63,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     replication: int | None = None
     online: bool = False
+    inconclusive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (numpy scalars and arrays in the evidence become plain Python)."""
@@ -99,6 +103,8 @@ class Analyzer:
     """
 
     kind: ClassVar[str] = ""
+    #: fewest recorded points of each required metric the analyzer can judge (shorter: inconclusive)
+    min_points: ClassVar[int] = 1
     context_params: ClassVar[tuple[str, ...]] = ("name",)
     needs_open_loop: ClassVar[bool] = False
     retrain_measures: ClassVar[frozenset[str]] = frozenset()

@@ -90,6 +90,7 @@ class ConvergenceAnalyzer(Analyzer):
             threshold=1.0,
             message=f"Convergence could not be assessed: {why}.",
             evidence={"status": "undetermined", "retrains": 0},
+            inconclusive=True,
         )
 
     def _growing(self, distances: np.ndarray) -> bool:

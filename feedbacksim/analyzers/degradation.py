@@ -137,6 +137,7 @@ class DegradationAnalyzer(Analyzer):
                 group=agent,
                 message=f"{agent}: fewer than two deployed models were measured ({what}).",
                 evidence={"deployments": int(values.size)},
+                inconclusive=True,
             )
         limit = self.drop_limit(values)
         result = detect_drop(sign * values, max_drop=limit.value, alpha=self.alpha)

@@ -33,6 +33,8 @@ class EarlyWarningAnalyzer(Analyzer):
     finding is reproducible.
     """
 
+    min_points = MIN_POINTS
+
     def __init__(
         self,
         metric: str,
@@ -83,8 +85,13 @@ class EarlyWarningAnalyzer(Analyzer):
                 failed=False,
                 metric=self.metric,
                 group=group,
-                message=f"{self.metric}[{group}]: too short or constant for early-warning indicators.",
+                message=(
+                    f"{self.metric}[{group}]: {x.shape[0]} finite points, range "
+                    f"{np.ptp(x) if x.size else 0:g}: too short (fewer than {MIN_POINTS}) or "
+                    "constant for early-warning indicators."
+                ),
                 evidence={"points": int(x.shape[0])},
+                inconclusive=True,
             )
         result = early_warning(
             x,

@@ -93,6 +93,8 @@ class RunawayAnalyzer(Analyzer):
     ``first_detected_at`` is the first checkpoint that passes.
     """
 
+    min_points = MIN_POINTS
+
     def __init__(
         self,
         metric: str,

@@ -3,7 +3,9 @@
 B is the second file, or A with the ``--set`` overrides (``--set`` always applies to B only;
 ``--set-all`` applies to both, e.g. a shorter horizon).
 Exit 0 when B fails in no more replications than A on every shared analyzer, 1 otherwise,
-2 when a scenario or the command is invalid. Writes ``a/`` and ``b/`` (one file per
+2 when a scenario or the command is invalid, 3 when the comparison is inconclusive (A or B
+never deployed a model, skipped most retrains, or could not be judged in enough
+replications to change the comparison). Writes ``a/`` and ``b/`` (one file per
 replication), ``comparison.json``, ``comparison.png`` and ``manifest.json``.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from feedbacksim.cli.display import exit_code, verdict_line
 from feedbacksim.cli.execution import (
     add_execution_options,
     execution_options,
@@ -61,6 +64,7 @@ def _interval(low: float, high: float) -> str:
 def print_comparison(comparison: Comparison, console: Console | None = None) -> None:
     """The analyzer table, the paired-difference table and the conclusion."""
     console = console or Console()
+    console.print(verdict_line(comparison.verdict, comparison.verdict_reason), soft_wrap=True)
     a, b = comparison.a, comparison.b
     table = Table(
         title=f"A: {a.scenario.name}  vs  B: {b.scenario.name} "
@@ -73,7 +77,11 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
             row.analyzer,
             f"{row.fraction_a:.0%} ({row.interval_a[0]:.0%}-{row.interval_a[1]:.0%})",
             f"{row.fraction_b:.0%} ({row.interval_b[0]:.0%}-{row.interval_b[1]:.0%})",
-            "[green]at least as good[/green]" if row.b_at_least_as_good else "[red]worse[/red]",
+            "[yellow]undecided[/yellow]"
+            if not row.decided
+            else "[green]at least as good[/green]"
+            if row.b_at_least_as_good
+            else "[red]worse[/red]",
         )
     console.print(table)
     diffs = Table(title=f"final {comparison.metric}, paired by replication")
@@ -88,14 +96,16 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
             _interval(d.low, d.high),
         )
     console.print(diffs)
-    if comparison.b_at_least_as_good:
+    if comparison.verdict == "inconclusive":
+        console.print("[bold yellow]No verdict: the comparison is inconclusive[/bold yellow]")
+    elif comparison.b_at_least_as_good:
         console.print("[bold green]B is at least as good as A on every analyzer[/bold green]")
     else:
         console.print("[bold red]B is worse than A on at least one analyzer[/bold red]")
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run both designs; exit 0 when B is at least as good as A, 1 otherwise."""
+    """Run both designs; exit 0 when B is at least as good as A, 1 when worse, 3 when inconclusive."""
     if args.b is None and not args.overrides:
         raise ScenarioError("compare needs a second scenario or --set overrides for the variant")
     a = load(args.a, plugins=args.plugins)
@@ -114,4 +124,4 @@ def handle(args: argparse.Namespace) -> int:
     print(f"figure: {out / 'comparison.png'}")
     print(f"results: {out}")
     print_report_path(args, out)
-    return 0 if comparison.b_at_least_as_good else 1
+    return exit_code(comparison.verdict)

@@ -5,7 +5,22 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from feedbacksim.errors import ExitCode
 from feedbacksim.run.results import AnalyzerSummary, Results
+
+COLOURS = {"fail": "red", "inconclusive": "yellow", "pass": "green"}
+EXIT_CODES = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "inconclusive": ExitCode.NO_VERDICT}
+
+
+def exit_code(verdict: str) -> ExitCode:
+    """The exit status of a verdict: 0 pass, 1 fail, 3 inconclusive (no verdict)."""
+    return EXIT_CODES[verdict]
+
+
+def verdict_line(verdict: str, reason: str) -> str:
+    """The first line of a command's output: the verdict and its reason with the numbers."""
+    colour = COLOURS[verdict]
+    return f"verdict: [bold {colour}]{verdict.upper()}[/bold {colour}]: {reason}"
 
 
 def _estimate(summary: AnalyzerSummary) -> str:
@@ -35,9 +50,11 @@ def verdict_table(results: Results) -> Table:
     for s, estimate in zip(results.summaries, estimates, strict=True):
         low, high = s.interval
         detection = "-" if s.median_detection is None else f"t={s.median_detection:g}"
-        verdict = {"fail": "[red]FAIL[/red]", "warn": "[yellow]WARN[/yellow]"}.get(
-            s.status, "[green]pass[/green]"
-        )
+        verdict = {
+            "fail": "[red]FAIL[/red]",
+            "warn": "[yellow]WARN[/yellow]",
+            "inconclusive": "[yellow]INCONCLUSIVE[/yellow]",
+        }.get(s.status, "[green]pass[/green]")
         cells = [
             s.analyzer,
             s.severity,
@@ -52,10 +69,11 @@ def verdict_table(results: Results) -> Table:
 
 
 def print_verdict(results: Results, console: Console | None = None) -> None:
-    """Print the table, each analyzer's sentence and the overall verdict."""
+    """Print the verdict with its reason (first line), the table, each analyzer's sentence, the verdict."""
     console = console or Console()
+    console.print(verdict_line(results.verdict, results.verdict_reason), soft_wrap=True)
     console.print(verdict_table(results))
     for s in results.summaries:
         console.print(f"- {s.message}")
-    colour = "red" if results.verdict == "fail" else "green"
+    colour = COLOURS[results.verdict]
     console.print(f"verdict: [bold {colour}]{results.verdict.upper()}[/bold {colour}]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from feedbacksim.cli.display import print_verdict
+from feedbacksim.cli.display import exit_code, print_verdict
 from feedbacksim.cli.execution import (
     add_execution_options,
     execution_options,
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run the scenario; exit 0 when the verdict passes, 1 when it fails."""
+    """Run the scenario; exit 0 when the verdict passes, 1 when it fails, 3 when inconclusive."""
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))
     with hold_run_directory(Path(str(options.directory))):
@@ -42,4 +42,4 @@ def handle(args: argparse.Namespace) -> int:
         print_verdict(results)
         print(f"results: {out}")
         write_report_unless_skipped(args, out)
-    return 0 if results.verdict == "pass" else 1
+    return exit_code(results.verdict)

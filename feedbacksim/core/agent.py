@@ -140,8 +140,10 @@ class Agent:
             new rows) or ``auto`` (incremental when the model has ``partial_fit`` and the
             window keeps all rows).
         unfitted_score: the score given to every case while no model is fitted yet.
-        gate: optional deployment gate with ``accept(agent, champion, challenger) ->
-            (bool, reason)``; a rejected challenger is logged and the champion stays.
+        gate: optional deployment gate (:mod:`feedbacksim.core.gates`): ``holdout(times,
+            unseen)`` names the rows held out of a challenger's fit once a champion is
+            deployed, ``accept(champion, challenger, features, labels) -> (bool, reason)``
+            judges it on them; a rejected challenger is logged and the champion stays.
         pretrain_samples: size of the unbiased historical sample of the true population
             the first model is fitted on before deployment (0: start unfitted).
     """
@@ -195,6 +197,11 @@ class Agent:
         )
         self._last_retrain = 0.0
         self._rows_at_retrain = 0
+        # Rows observed (and the time) when the deployed model was fitted: the rows
+        # observed since are the ones it never saw (a gate's held-out labels come from
+        # them). A model fitted before the run saw none of this run's rows.
+        self._deployed_seen = 0
+        self._deployed_at = -np.inf
         self.retrains = 0
 
     def pretrain(
@@ -252,6 +259,17 @@ class Agent:
             n = stop - start
             if n <= 0:
                 return False
+            held_rows: dict[str, np.ndarray] = {}
+            if self.gate is not None:
+                # The newest rows are held out of the update and judge it; they stay
+                # unconsumed, so the next update learns from them.
+                cols = self.data.columns()
+                times = cols["time"][start:stop]
+                held = self.gate.holdout(times, np.ones(times.shape[0], dtype=bool))
+                stop -= int(np.count_nonzero(held))  # the newest rows: the last ones
+                self.data.consumed = stop
+                end = start + held.shape[0]
+                held_rows = {k: cols[k][stop:end] for k in ("features", "labels")}
             # With a gate the update goes to a copy, so that a rejected one is not deployed.
             model = copy.deepcopy(self.deployed) if self.gate is not None else self.deployed
             candidate, reason = self._partial_fit(model, start, stop)
@@ -259,6 +277,11 @@ class Agent:
             # A refit, or the first model of an incremental agent: ``fit`` on the window
             # (a classifier's first ``partial_fit`` would need every class up front).
             rows = self.data.rows()
+            held_rows = {}
+            if self.gate is not None and self._fitted:
+                held = self.gate.holdout(rows["time"], self._unseen(rows["time"]))
+                held_rows = {k: rows[k][held] for k in ("features", "labels")}
+                rows = {k: v[~held] for k, v in rows.items()}
             n = rows["labels"].shape[0]
             candidate, reason = self._fit(clone(self.model), rows)
             if candidate is not None and self._incremental:
@@ -268,12 +291,15 @@ class Agent:
             recorder.event(now, "retrain_skipped", self.name, reason)
             return False
         if self.gate is not None and self._fitted:
-            accepted, why = self.gate.accept(self, self.deployed, candidate)
+            accepted, why = self.gate.accept(
+                self.deployed, candidate, held_rows["features"], held_rows["labels"]
+            )
             if not accepted:
                 recorder.event(now, "deploy_rejected", self.name, why)
                 return False
         self.deployed = candidate
         self._fitted = True
+        self._deployed_seen, self._deployed_at = self.data.seen, now
         self.retrains += 1
         recorder.event(now, "retrain", self.name, f"rows={n}")
         on_deploy = getattr(self.policy, "on_deploy", None)
@@ -282,6 +308,21 @@ class Agent:
         if self.sim.retrain_listeners:
             self.sim.after_retrain(self)
         return True
+
+    def _unseen(self, times: np.ndarray) -> np.ndarray:
+        """Mask of the training window's rows the deployed model was not fitted on.
+
+        All and sliding windows keep rows in arrival order, so those are the last rows
+        observed since the deployment; a reservoir keeps a sample in no order, so there
+        they are the rows observed after the deployment's time (the rows observed at that
+        very time count as seen: the gate errs towards the champion).
+        """
+        n = times.shape[0]
+        if self.data.window == "reservoir":
+            return times > self._deployed_at
+        unseen = np.zeros(n, dtype=bool)
+        unseen[n - min(n, self.data.seen - self._deployed_seen) :] = True
+        return unseen
 
     def _partial_fit(self, model: Any, start: int, stop: int) -> tuple[Any, str]:
         """Incremental update of ``model`` on training rows ``start:stop``; as :meth:`_fit`.

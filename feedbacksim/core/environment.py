@@ -39,12 +39,19 @@ class Environment:
             width of its range [0, 1]) and for a ratio to the truth. Analyzers judge
             relative tolerances in it (docs/analyzers.md); a world whose scale depends on
             its parameters overrides :meth:`scales`.
+        model_needs: what the world needs of an agent's model (``classifier``: with
+            ``predict_proba``; ``regressor``; ``scorer``: either), checked at load by
+            :mod:`feedbacksim.scenario.capabilities`; ``None``: no check.
+        model_kinds: the registered model kinds of feedbacksim that can serve this world
+            (empty: any that meets ``model_needs``).
     """
 
     kind: ClassVar[str] = ""
     metrics: ClassVar[dict[str, str]] = {}
     time_unit: ClassVar[str] = "days"
     metric_scales: ClassVar[dict[str, float]] = {}
+    model_needs: ClassVar[str | None] = None
+    model_kinds: ClassVar[tuple[str, ...]] = ()
 
     # Set by the framework (not by a scenario): whether this run is the open-loop twin.
     open_loop: bool = False

@@ -233,6 +233,7 @@ def run_report(directory: Path) -> Report:
     return Report(
         title=scenario.get("name", "scenario"),
         verdict=findings.get("verdict", "pass"),
+        reason=str(findings.get("reason", "")),
         headline=f"{manifest.get('replications')} replications of {scenario.get('horizon')} {unit}, seed {manifest.get('seed')}.",
         description=str(scenario.get("description", "")).strip(),
         lines=verdict_lines(summaries),
@@ -344,7 +345,8 @@ def compare_report(directory: Path) -> Report:
     reproduce = _reproduce("compare", [file_a, file_b], manifest, manifest.get("replications"))
     return Report(
         title=f"{comparison['a']} vs {comparison['b']}",
-        verdict="pass" if better else "fail",
+        verdict=comparison.get("verdict", "pass" if better else "fail"),
+        reason=str(comparison.get("reason", "")),
         headline=(
             f"B ({comparison['b']}) is {'at least as good as' if better else 'worse than'} A ({comparison['a']}) "
             f"on every analyzer: {comparison['replications']} replications each, the same seeds for both."

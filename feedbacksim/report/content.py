@@ -25,8 +25,9 @@ class Report:
     """One report: the verdict first, then tables, sentences, figures, scenario and manifest."""
 
     title: str
-    verdict: str | None  # "pass", "fail", or None when the directory judges nothing (a sweep)
+    verdict: str | None  # "pass", "fail", "inconclusive", or None when nothing is judged (a sweep)
     headline: str
+    reason: str = ""  # the verdict's one-line reason with its numbers (first line of the report)
     description: str = ""
     lines: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)

@@ -140,7 +140,7 @@ def verdict_table(table: Table, verdict: str) -> Any:
                 cells[i + 1, j].set_facecolor(colour)
     ax.set_title(
         f"verdict: {verdict.upper()}",
-        color="#b00020" if verdict == "fail" else "#1b7f3b",
+        color={"fail": "#b00020", "inconclusive": "#8a6d00"}.get(verdict, "#1b7f3b"),
         fontweight="bold",
     )
     return fig

@@ -25,7 +25,8 @@ def _md_table(table: Table) -> list[str]:
 def markdown(report: Report) -> str:
     """The report as Markdown (figures linked relative to the directory)."""
     verdict = f": verdict {report.verdict.upper()}" if report.verdict else ""
-    out = [f"# {report.title}{verdict}", "", report.headline, ""]
+    reason = f": {report.reason}" if report.reason else ""
+    out = [f"# {report.title}{verdict}{reason}", "", report.headline, ""]
     if report.description:
         out += [report.description, ""]
     out += [f"- {line}" for line in report.lines]
@@ -47,7 +48,7 @@ def markdown(report: Report) -> str:
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem}.verdict{font-size:1.6rem;font-weight:700;padding:.6rem 1rem;border-radius:6px;display:inline-block}
-.fail{background:#f8d7da;color:#842029}.pass{background:#d1e7dd;color:#0f5132}.none{background:#e2e3e5;color:#41464b}
+.fail{background:#f8d7da;color:#842029}.inconclusive{background:#fff3cd;color:#664d03}.pass{background:#d1e7dd;color:#0f5132}.none{background:#e2e3e5;color:#41464b}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
 caption{text-align:left;font-weight:600;padding:.3rem 0}tr.failed td{background:#fbe9eb}
 img{max-width:100%;height:auto;display:block;margin:1rem 0}
@@ -77,6 +78,7 @@ def html(report: Report) -> str:
     esc = html_lib.escape
     css_class = report.verdict or "none"
     verdict = f"Verdict: {report.verdict.upper()}" if report.verdict else "No verdict (exploration)"
+    reason = f'<p class="reason">{esc(report.reason)}</p>' if report.reason else ""
     lines = "".join(f"<li>{esc(line)}</li>" for line in report.lines)
     examples = "".join(
         f"<h3>Examples from {esc(name)}</h3><ul>"
@@ -96,6 +98,7 @@ def html(report: Report) -> str:
 <body>
 <h1>{esc(report.title)}</h1>
 <p class="verdict {css_class}">{esc(verdict)}</p>
+{reason}
 <p class="headline">{esc(report.headline)}</p>
 <p>{esc(report.description)}</p>
 <ul>{lines}</ul>

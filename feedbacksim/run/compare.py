@@ -6,7 +6,10 @@ design's. Per analyzer the fail fractions are set side by side; for a chosen met
 final values are paired by replication and their mean difference (B - A) gets a t
 confidence interval, which is much narrower than the difference of two independent
 means when the runs are positively correlated. B is *at least as good* when, for every
-analyzer the two share, B fails in no more replications than A.
+analyzer the two share, B fails in no more replications than A. The comparison is
+*inconclusive* when A or B did not run the declared system (an agent never had a model
+deployed, or skipped most retrains: :func:`feedbacksim.run.judgement.run_problem`), or when
+the replications an analyzer could not judge would change the count comparison.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ class AnalyzerComparison:
     interval_a: tuple[float, float]
     interval_b: tuple[float, float]
     b_at_least_as_good: bool
+    unjudged_a: int = 0
+    unjudged_b: int = 0
+
+    @property
+    def decided(self) -> bool:
+        """Whether the replications neither side could judge cannot change ``b_at_least_as_good``."""
+        if self.b_at_least_as_good:
+            return self.failed_b + self.unjudged_b <= self.failed_a
+        return self.failed_b > self.failed_a + self.unjudged_a
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,42 @@ class Comparison:
         """B fails in no more replications than A on every shared analyzer."""
         return all(row.b_at_least_as_good for row in self.analyzers)
 
+    @property
+    def inconclusive_reason(self) -> str | None:
+        """Why the comparison cannot be judged, or None (see the module docstring)."""
+        for label, results in (("A", self.a), ("B", self.b)):
+            if results.run_problem:
+                return f"{label} ({results.scenario.name}): {results.run_problem}"
+        for row in self.analyzers:
+            if not row.decided:
+                return (
+                    f"{row.analyzer}: A failed in {row.failed_a}, B in {row.failed_b} of "
+                    f"{row.replications} replications, and {row.unjudged_a} (A) and "
+                    f"{row.unjudged_b} (B) could not be judged, enough to change the comparison"
+                )
+        return None
+
+    @property
+    def verdict(self) -> str:
+        """``pass`` (B at least as good), ``fail`` (B worse) or ``inconclusive``."""
+        if self.inconclusive_reason:
+            return "inconclusive"
+        return "pass" if self.b_at_least_as_good else "fail"
+
+    @property
+    def verdict_reason(self) -> str:
+        """The one-line reason of :attr:`verdict`, with its numbers."""
+        reason = self.inconclusive_reason
+        if reason:
+            return reason
+        worse = [r for r in self.analyzers if not r.b_at_least_as_good]
+        if not worse:
+            return f"B fails in no more replications than A on all {len(self.analyzers)} shared analyzers"
+        return "; ".join(
+            f"{r.analyzer}: B failed in {r.failed_b}, A in {r.failed_a} of {r.replications} replications"
+            for r in worse
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The ``comparison.json`` document."""
         return {
@@ -125,6 +173,8 @@ class Comparison:
             "b": self.b.scenario.name,
             "seed": self.a.seed,
             "replications": self.a.replications,
+            "verdict": self.verdict,
+            "reason": self.verdict_reason,
             "b_at_least_as_good": self.b_at_least_as_good,
             "analyzers": [asdict(row) for row in self.analyzers],
             "metric": self.metric,
@@ -171,6 +221,8 @@ def summarize_comparison(
                 interval_a=sa.interval,
                 interval_b=sb.interval,
                 b_at_least_as_good=sb.failed_replications <= sa.failed_replications,
+                unjudged_a=sa.unjudged,
+                unjudged_b=sb.unjudged,
             )
         )
     if not rows:

@@ -5,22 +5,31 @@ the open-loop twin first when an analyzer compares against it (same seed, the wo
 ``open_loop`` set, so every random draw that does not depend on decisions is the same),
 attaches the :class:`~feedbacksim.run.measures.RetrainMonitor` when analyzers ask
 for ground-truth measurements, and runs analyzers with ``stop_on_fail`` at retrain
-boundaries, ending the replication at their first failing finding.
+boundaries, ending the replication at their first failing finding. Beside the analyzers'
+findings it adds one ``evidence`` finding per replication (:func:`replication_evidence`):
+what each agent did, which decides whether the run can be judged at all
+(:mod:`feedbacksim.run.judgement`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from feedbacksim.analyzers.base import Analyzer, Finding
 from feedbacksim.core.trace import MetricSeries, Trace
 from feedbacksim.run.measures import MEASURED_METRICS, RetrainMonitor
 
-if TYPE_CHECKING:
-    import numpy as np
+#: kind (and analyzer name) of the per-replication evidence finding
+EVIDENCE = "evidence"
+#: reasons of skipped retrains that wait for data (``Agent._fit``): the design's own
+#: ``min_samples``, or an agent that observes nothing (a fixed rule), not a fault
+WAITING = ("too few rows", "no rows")
 
+if TYPE_CHECKING:
     from feedbacksim.core.agent import Agent
     from feedbacksim.core.simulation import Simulation
     from feedbacksim.scenario.scenario import Scenario
@@ -34,6 +43,47 @@ def truncate(trace: Trace, until: float) -> Trace:
         metrics[name] = MetricSeries(name, s.groups, s.times[keep], s.values[keep])
     events = [e for e in trace.events if e[0] <= until]
     return Trace(metrics, events, dict(trace.metadata))
+
+
+def replication_evidence(trace: Trace, deployed: dict[str, bool], replication: int) -> Finding:
+    """What each agent did in one replication: a model deployed or not, retrains done and skipped.
+
+    ``deployed`` maps each agent to whether it had a fitted model at the end of the run
+    (a pretrained or pre-fitted model counts). ``skipped`` counts the retrains that could
+    not happen for a fault (an estimator that raised, one class, non-finite values);
+    ``waiting`` those skipped for want of rows (:data:`WAITING`). The finding never
+    fails; :mod:`feedbacksim.run.judgement` reads its evidence across replications.
+    """
+    agents: dict[str, dict[str, Any]] = {
+        name: {"deployed": bool(fitted), "retrains": 0, "skipped": 0, "waiting": 0}
+        for name, fitted in deployed.items()
+    }
+    for _, kind, source, detail in trace.events:
+        record = agents.get(source)
+        if record is None:
+            continue
+        if kind == "retrain":
+            record["retrains"] += 1
+        elif kind == "retrain_skipped" and detail.startswith(WAITING):
+            record["waiting"] += 1
+        elif kind == "retrain_skipped":
+            record["skipped"] += 1
+            record.setdefault("first_skip_reason", detail)
+    stopped = trace.events_of("stopped")
+    return Finding(
+        analyzer=EVIDENCE,
+        kind=EVIDENCE,
+        severity="info",
+        failed=False,
+        metric="",
+        group="",
+        first_detected_at=None,
+        statistic=None,
+        threshold=None,
+        message="what each agent did in this replication",
+        evidence={"agents": agents, "stopped_at": stopped[0][0] if stopped else None},
+        replication=replication,
+    )
 
 
 def run_analyzers(
@@ -55,12 +105,44 @@ def run_analyzers(
                         f"{analyzer.name}: no model was deployed during the run, so "
                         f"{', '.join(unmeasured)} (measured at each deployment) was never measured."
                     ),
+                    inconclusive=True,
                 )
             ]
         else:
-            found = analyzer.analyze_with_twin(trace, twin)
+            found = _unjudgeable(analyzer, trace) or analyzer.analyze_with_twin(trace, twin)
         findings.extend(dataclasses.replace(f, replication=replication) for f in found)
     return findings
+
+
+def _unjudgeable(analyzer: Analyzer, trace: Trace) -> list[Finding]:
+    """An inconclusive finding when a metric ``analyzer`` judges is NaN throughout or too short.
+
+    Too short: fewer recorded points than the analyzer's ``min_points`` (a short horizon,
+    or a run that stopped early); the sentence says when the run ended.
+    """
+    for metric in sorted(analyzer.required_metrics()):
+        if metric not in trace:
+            continue
+        series = trace[metric]
+        points = series.times.shape[0]
+        if points < analyzer.min_points:
+            why = f"{points} recorded points, fewer than the {analyzer.min_points} it needs"
+        elif points and not np.isfinite(series.values).any():
+            why = f"all {points} recorded values are NaN or infinite"
+        else:
+            continue
+        stopped = trace.events_of("stopped")
+        end = f"; the run stopped at t={stopped[0][0]:g}" if stopped else ""
+        return [
+            analyzer.finding(
+                failed=False,
+                metric=metric,
+                message=f"{analyzer.name} could not judge {metric}: {why}{end}.",
+                evidence={"points": points, "min_points": analyzer.min_points},
+                inconclusive=True,
+            )
+        ]
+    return []
 
 
 def _never_measured(analyzer: Analyzer, trace: Trace) -> list[str]:
@@ -131,7 +213,9 @@ def simulate(
         RetrainMonitor(measures, size).attach(sim)
     if watch is not None:
         watch.attach(sim)
-    return sim.run()
+    trace = sim.run()
+    trace.metadata["deployed"] = {agent.name: agent.fitted for agent in sim.agents}
+    return trace
 
 
 def analyze_replication(
@@ -149,4 +233,5 @@ def analyze_replication(
     findings = run_analyzers(offline, trace, twin, index)
     for name in stopped:
         findings.extend(dataclasses.replace(f, replication=index) for f in stopped[name])
+    findings.append(replication_evidence(trace, trace.metadata["deployed"], index))
     return trace, findings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +13,14 @@ import numpy as np
 from feedbacksim.analyzers.base import Analyzer, Finding, plain
 from feedbacksim.analyzers.statistics import wilson_interval
 from feedbacksim.core.trace import Trace
+from feedbacksim.run.judgement import (
+    one_sided_note,
+    overall,
+    rule_outcome,
+    run_problem,
+    undecided_reason,
+)
+from feedbacksim.run.replication import EVIDENCE
 
 if TYPE_CHECKING:
     from feedbacksim.scenario.scenario import Scenario
@@ -32,8 +40,11 @@ class AnalyzerSummary:
     Wilson 95% interval, ``median_detection`` the median over those replications of the
     earliest ``first_detected_at``; ``estimate`` holds numbers an analyzer aggregates
     itself (e.g. the loop amplification with its interval). ``status`` is ``fail`` when the
-    verdict rule trips for an analyzer of severity ``fail`` (only those fail the run),
-    ``warn`` when it trips for one of severity ``warn``, else ``pass``.
+    verdict rule trips decisively for an analyzer of severity ``fail`` (only those fail the
+    run), ``inconclusive`` when the replications do not decide that analyzer's rule
+    (``reason`` says why, see :mod:`feedbacksim.run.judgement`), ``warn`` when the rule trips
+    for one of severity ``warn``, else ``pass``. ``unjudged`` counts the replications in
+    which the analyzer could not judge (only inconclusive findings, none failing).
     """
 
     analyzer: str
@@ -50,6 +61,8 @@ class AnalyzerSummary:
     message: str
     estimate: dict[str, Any] = field(default_factory=dict)
     status: str = "pass"
+    unjudged: int = 0
+    reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite numbers in ``estimate`` become None)."""
@@ -79,6 +92,7 @@ def summarize(
     own = [f for f in findings if f.analyzer == analyzer.name]
     first: dict[int, float] = {}
     failed_reps: set[int] = set()
+    unjudged_reps: dict[int, str] = {}
     metrics = sorted({f.metric for f in own}) or [""]
     for f in own:
         if f.failed and f.severity != "info":
@@ -86,14 +100,30 @@ def summarize(
             if f.first_detected_at is not None:
                 rep = f.replication if f.replication is not None else -1
                 first[rep] = min(first.get(rep, np.inf), f.first_detected_at)
+        elif f.inconclusive:
+            unjudged_reps.setdefault(f.replication if f.replication is not None else -1, f.message)
     k = len(failed_reps)
+    u = len(set(unjudged_reps) - failed_reps)
     interval = wilson_interval(k, replications)
     median = float(np.median(list(first.values()))) if first else None
     tripped = analyzer.severity != "info" and rule_fails(
         analyzer.fail_if, k, replications, interval
     )
-    fails = tripped and analyzer.severity == "fail"
-    status = ("fail" if fails else "warn") if tripped else "pass"
+    status: str
+    if analyzer.severity == "fail":
+        # Decided only if the unjudged replications cannot change it (all passing: the
+        # lowest count, all failing: the highest).
+        lowest = rule_outcome(analyzer.fail_if, k, replications)
+        highest = rule_outcome(analyzer.fail_if, k + u, replications)
+        if lowest == "fail":
+            status = "fail"
+        elif highest == "pass":
+            status = "pass"
+        else:
+            status = "inconclusive"
+    else:
+        status = "warn" if tripped else "pass"
+    fails = status == "fail"
     fraction = k / replications if replications else 0.0
     when = f", median first detection t={median:g}" if median is not None else ""
     estimate = analyzer.aggregate(own)
@@ -104,8 +134,8 @@ def summarize(
     message = (
         f"{analyzer.name} detected in {k}/{replications} replications "
         f"({fraction:.0%}, 95% CI {interval[0]:.0%}-{interval[1]:.0%}){when}{extra}."
-    )
-    return AnalyzerSummary(
+    ) + one_sided_note(analyzer.fail_if, k, replications)
+    summary = AnalyzerSummary(
         analyzer=analyzer.name,
         kind=analyzer.kind,
         severity=analyzer.severity,
@@ -120,7 +150,13 @@ def summarize(
         message=message,
         estimate=estimate,
         status=status,
+        unjudged=u,
     )
+    if status == "inconclusive":
+        why = next((unjudged_reps[r] for r in sorted(unjudged_reps) if r not in failed_reps), "")
+        reason = undecided_reason(summary, u, why.rstrip("."))
+        summary = replace(summary, reason=reason, message=f"{message[:-1]}; {reason}.")
+    return summary
 
 
 def _estimates(estimate: dict[str, Any]) -> list[tuple[str, float, list[float] | None]]:
@@ -155,11 +191,16 @@ class Results:
     ) -> None:
         self.scenario = scenario
         self._traces = traces
-        self.findings = list(findings)
+        self.findings = [f for f in findings if f.kind != EVIDENCE]
+        #: per replication, what each agent did (see :func:`feedbacksim.run.replication.replication_evidence`)
+        self.evidence = [f for f in findings if f.kind == EVIDENCE]
         self.analyzers = list(analyzers)
         self.seed = seed
         self.wall_time = wall_time
         self.summaries = [summarize(a, self.findings, len(traces)) for a in self.analyzers]
+        self._verdict, self.verdict_reason = overall(self.summaries, self.evidence, len(traces))
+        #: why the system that ran was not the declared one (no model, most retrains skipped)
+        self.run_problem = run_problem(self.evidence, len(traces))
 
     def __len__(self) -> int:
         return len(self._traces)
@@ -171,8 +212,16 @@ class Results:
 
     @property
     def verdict(self) -> str:
-        """``fail`` when any analyzer's verdict rule fails, else ``pass``."""
-        return "fail" if any(s.failed for s in self.summaries) else "pass"
+        """``pass``, ``fail`` or ``inconclusive`` (the precedence is in :mod:`feedbacksim.run.judgement`).
+
+        ``verdict_reason`` is the one-line reason with its numbers.
+        """
+        return self._verdict
+
+    @property
+    def inconclusive_reason(self) -> str | None:
+        """Why the evidence cannot carry a verdict, or None when the verdict is pass or fail."""
+        return self.verdict_reason if self._verdict == "inconclusive" else None
 
     def trace(self, i: int) -> Trace:
         """The trace of replication ``i``."""
@@ -207,8 +256,9 @@ class Results:
     def to_json(self) -> dict[str, Any]:
         """The ``findings.json`` document: verdict, per-analyzer summaries and every finding."""
         return {
-            "scenario": self.scenario.name,
             "verdict": self.verdict,
+            "reason": self.verdict_reason,
+            "scenario": self.scenario.name,
             "replications": self.replications,
             "seed": self.seed,
             "analyzers": [s.to_dict() for s in self.summaries],

@@ -112,7 +112,7 @@ class SweepResults:
                     lower=s.interval[0],
                     upper=s.interval[1],
                     median_detection=s.median_detection,
-                    verdict="fail" if s.failed else "pass",
+                    verdict=s.status if s.status in ("fail", "inconclusive") else "pass",
                 )
                 rows.append(row)
         return pd.DataFrame(rows)

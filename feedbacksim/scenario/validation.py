@@ -28,6 +28,7 @@ import pydantic
 from feedbacksim.core.expressions import ExpressionError, parse
 from feedbacksim.core.registry import Component, registry
 from feedbacksim.errors import Problem, suggest
+from feedbacksim.scenario.capabilities import spec_problem
 from feedbacksim.scenario.components import ComponentNotAllowed, resolve_model
 from feedbacksim.scenario.schema import (
     MODULE_PATTERN,
@@ -439,6 +440,9 @@ class _Checker:
             model = _quiet(ComponentSpec, item.get("model"))
             if model is not None:
                 self.model(model, loc, plugins)
+                cannot = env and spec_problem(env.component, model.kind, model.params, plugins)
+                if cannot:
+                    self.add((*loc, "model", "kind"), cannot)
             for block, category in (("policy", "policy"), ("gate", "gate")):
                 spec = _quiet(InlineComponentSpec, item.get(block))
                 if spec is None:

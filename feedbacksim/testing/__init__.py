@@ -14,12 +14,15 @@ A team gates its design in CI with a test such as::
         assert_no_failure(base.with_overrides(params).run(replications=5), "runaway")
 
 A failing assertion's message holds the finding's sentence and the ``feedbacksim run``
-command that reproduces hypothesis's shrunk counterexample. The pytest plugin
+command that reproduces hypothesis's shrunk counterexample; results that cannot carry the
+judgement (a model never deployed, most retrains failed, unjudged replications) raise
+``CouldNotJudge`` ("could not judge: ..."), never a pass. The pytest plugin
 (:mod:`feedbacksim.testing.plugin`) adds options to scale runs and a ``run_scenario``
 fixture.
 """
 
 from feedbacksim.testing.assertions import (
+    CouldNotJudge,
     FeedbackLoopFailure,
     assert_fail_fraction_below,
     assert_no_failure,
@@ -36,6 +39,7 @@ from feedbacksim.testing.strategies import (
 
 __all__ = [
     "PROFILE",
+    "CouldNotJudge",
     "FeedbackLoopFailure",
     "assert_fail_fraction_below",
     "assert_no_failure",

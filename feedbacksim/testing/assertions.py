@@ -4,13 +4,20 @@ A failing assertion raises :class:`FeedbackLoopFailure` (an ``AssertionError``):
 message holds the failing finding's sentence, the analyzer's summary across replications
 and the exact ``feedbacksim run ... --set ... --seed ... --replications ...`` command that
 reproduces the run. Under hypothesis, that is the command of the shrunk counterexample.
+Results that cannot carry the judgement asked for (no model was deployed, most retrains
+failed, replications the analyzer could not judge: :mod:`feedbacksim.run.judgement`) raise
+:class:`CouldNotJudge`, whose message starts ``could not judge:`` with the reason: a
+property test must not pass on a system that was not simulated.
 """
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from feedbacksim.analyzers.base import Finding
+from feedbacksim.run.judgement import agent_records, never_deployed
 from feedbacksim.run.results import AnalyzerSummary, Results
 from feedbacksim.testing.reproduce import reproduce_command
 
@@ -29,6 +36,34 @@ class FeedbackLoopFailure(AssertionError):
         super().__init__(f"{message}\n{how}")
         self.results = results
         self.finding = finding
+
+
+class CouldNotJudge(FeedbackLoopFailure):
+    """The results cannot carry the judgement an assertion asks for; the message says why."""
+
+    def __init__(self, results: Results, reason: str) -> None:
+        super().__init__(f"{results.scenario.name}: could not judge: {reason}", results, None)
+        self.reason = reason
+
+
+def _undeployed(results: Results) -> None:
+    """Raise :class:`CouldNotJudge` when an agent never had a model deployed."""
+    reason = never_deployed(agent_records(results.evidence), results.replications)
+    if reason:
+        raise CouldNotJudge(results, reason)
+
+
+def _unjudged(results: Results, summaries: list[AnalyzerSummary], enough: int) -> None:
+    """Raise :class:`CouldNotJudge` when most retrains failed or ``enough`` replications were unjudged."""
+    if results.run_problem:
+        raise CouldNotJudge(results, results.run_problem)
+    for s in summaries:
+        if s.unjudged >= enough:
+            reason = (
+                s.reason
+                or f"{s.analyzer} could not judge {s.unjudged}/{s.replications} replications"
+            )
+            raise CouldNotJudge(results, reason)
 
 
 def _summary(results: Results, analyzer: str) -> AnalyzerSummary:
@@ -61,13 +96,17 @@ def assert_no_failure(results: Results, analyzer: str | None = None) -> None:
     """No replication has a failing finding from ``analyzer`` (from any analyzer when None).
 
     Stricter than the verdict: one detection in one replication fails, whatever the
-    analyzer's ``fail_if`` rule.
+    analyzer's ``fail_if`` rule. :class:`CouldNotJudge` when no model was deployed (before
+    looking at failures: they would be the placeholder's), or, with no failure, when most
+    retrains failed or a replication could not be judged.
     """
     name = _summary(results, analyzer).analyzer if analyzer is not None else None
+    _undeployed(results)
     finding = _first_failure(results, name)
-    if finding is None:
-        return
     summaries = [s for s in results.summaries if name is None or s.analyzer == name]
+    if finding is None:
+        _unjudged(results, summaries, enough=1)
+        return
     detail = " ".join(s.message for s in summaries if s.failed_replications)
     raise FeedbackLoopFailure(
         f"{results.scenario.name}: {finding.analyzer} failed. {_describe(finding)}\n{detail}",
@@ -77,11 +116,13 @@ def assert_no_failure(results: Results, analyzer: str | None = None) -> None:
 
 
 def assert_verdict(results: Results, expected: str = "pass") -> None:
-    """The overall verdict is ``expected`` (``pass`` or ``fail``)."""
+    """The overall verdict is ``expected`` (``pass`` or ``fail``); :class:`CouldNotJudge` when inconclusive."""
     if expected not in ("pass", "fail"):
         raise ValueError(f"expected verdict must be 'pass' or 'fail', got {expected!r}")
     if results.verdict == expected:
         return
+    if results.verdict == "inconclusive":
+        raise CouldNotJudge(results, results.verdict_reason)
     failed = [s for s in results.summaries if s.failed]
     finding = _first_failure(results, failed[0].analyzer) if failed else None
     lines = [f"{results.scenario.name}: verdict {results.verdict!r}, expected {expected!r}."]
@@ -96,7 +137,11 @@ def assert_fail_fraction_below(results: Results, analyzer: str, x: float) -> Non
     if not 0.0 < x <= 1.0:
         raise ValueError(f"x must be a fraction in (0, 1], got {x!r}")
     summary = _summary(results, analyzer)
+    _undeployed(results)
     if summary.fail_fraction < x:
+        # Unjudged replications matter when, had they failed, the fraction would reach x.
+        n, k = summary.replications, summary.failed_replications
+        _unjudged(results, [summary], enough=max(1, int(np.ceil(x * n)) - k))
         return
     finding = _first_failure(results, summary.analyzer)
     lines = [

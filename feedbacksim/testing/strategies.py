@@ -5,6 +5,9 @@ pydantic constraints); the run settings and agent sections are declared in
 :mod:`feedbacksim.scenario.schema`. The strategies read those declarations, so a drawn value is
 one the scenario accepts: ranges are drawn within the declared bounds, and a range or a
 choice outside them is refused when the strategy is built, with the bounds in the error.
+A combination of values is drawn only inside the region the world declares valid: its
+cross-parameter checks (``check_params``, ``check_agent``, the model it needs), which
+``Scenario.with_overrides`` runs, decide, and a combination they refuse is redrawn.
 """
 
 from __future__ import annotations
@@ -257,9 +260,22 @@ def scenario_params(
 
     Each path maps to a ``(low, high)`` range (drawn uniformly-ish within it, integers for
     an integer parameter), a list of choices, or any hypothesis strategy. Ranges and choices
-    are checked against the parameter's declaration when the strategy is built.
+    are checked against the parameter's declaration when the strategy is built. Only
+    combinations ``scenario`` accepts are drawn (the world's cross-parameter checks decide,
+    e.g. the lending world's smallest group needs a person): the others are filtered out,
+    so a space that is mostly invalid fails hypothesis's ``filter_too_much`` health check.
     """
-    return _overrides({p: param_strategy(scenario, p, s) for p, s in params.items()})
+    drawn = _overrides({p: param_strategy(scenario, p, s) for p, s in params.items()})
+    return drawn.filter(lambda overrides: _accepted(scenario, overrides))
+
+
+def _accepted(scenario: Scenario, overrides: dict[str, Any]) -> bool:
+    """Whether ``scenario`` accepts ``overrides`` (every check of a loaded scenario passes)."""
+    try:
+        scenario.with_overrides(overrides)
+    except ScenarioError:
+        return False
+    return True
 
 
 @st.composite

@@ -49,6 +49,8 @@ class BanditWorld(Environment):
         "regret": "cumulative expected regret: sum over pulls of (best rate - pulled arm's rate)",
     }
     metric_scales = {"best_arm_share": 1.0}  # a share
+    model_needs = "regressor"
+    model_kinds = ("beta-bernoulli",)
 
     def __init__(
         self,

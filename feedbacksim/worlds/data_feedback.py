@@ -72,6 +72,7 @@ class DataFeedbackWorld(Environment):
             "1 - positive_rate]; with m = 0 (no bound) the end of that range on delta's side"
         ),
     }
+    model_needs = "classifier"
 
     def __init__(
         self,

@@ -97,6 +97,8 @@ class DemandWorld(Environment):
         "fill_rate": 1.0,
         "sellout_rate": 1.0,
     }
+    model_needs = "regressor"
+    model_kinds = ("poisson-demand",)
 
     def __init__(
         self,

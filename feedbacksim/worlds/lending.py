@@ -99,6 +99,7 @@ class LendingWorld(Environment):
         "population_band_default_rate": "true default probability averaged over all applicants so far whose score was in band (0 until the first)",
         "group_auc": "AUC of the deployed model on a fresh population sample of the group (after each deployment; carried forward when the sample holds one class of the group, 0.5 before the first)",
     }
+    model_needs = "classifier"
 
     def __init__(
         self,

@@ -61,6 +61,8 @@ class ModelCollapseWorld(Environment):
             "collapsed to 0 counts as the smallest normal float, 2.2e-308, to stay finite)"
         ),
     }
+    model_needs = "regressor"
+    model_kinds = ("gaussian",)
 
     def __init__(
         self,

@@ -57,6 +57,8 @@ class PerformativeWorld(Environment):
         "outcome_mean": "the true outcome mean given the deployed prediction, mu + eps * theta",
         "stable_point": "the performatively stable prediction mu / (1 - eps) (NaN for eps = 1)",
     }
+    model_needs = "regressor"
+    model_kinds = ("mean",)
 
     def __init__(
         self,

@@ -70,6 +70,8 @@ class PolicingWorld(Environment):
         "mean_missed": "missed incidents per day in the region, averaged over the days so far",
     }
     metric_scales = {"patrol_share": 1.0, "true_incident_share": 1.0}  # shares
+    model_needs = "regressor"
+    model_kinds = ("incident-count", "incident-rate", "censored-poisson")
 
     def __init__(
         self,

@@ -110,6 +110,8 @@ class RepricingWorld(Environment):
         "max_price": "the higher of the two prices",
         "ceiling_excess": "log(max_price / price_ceiling), floored at 0 (0 below the ceiling)",
     }
+    model_needs = "regressor"
+    model_kinds = ("repricer",)
 
     def __init__(
         self,
@@ -173,6 +175,7 @@ class DemandPricingWorld(Environment):
         "sales": "units sold this period",
         "stock": "units delivered this period",
     }
+    model_needs = "regressor"
 
     def __init__(
         self,

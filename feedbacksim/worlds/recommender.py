@@ -175,6 +175,8 @@ class RecommenderWorld(Environment):
         "utility": "mean true utility of the items consumed this step",
         "ideal_utility": "the same under the ideal recommender",
     }
+    model_needs = "regressor"
+    model_kinds = ("popularity", "content-filtering", "random-recommender")
 
     def __init__(
         self,

@@ -59,6 +59,8 @@ class RetentionWorld(Environment):
         "worst_group_risk": "the largest risk over groups",
     }
     metric_scales = {"population_share": 1.0}  # a share
+    model_needs = "scorer"
+    model_kinds = ("linear-erm",)
 
     def __init__(
         self,

@@ -105,6 +105,7 @@ class StrategicClassificationWorld(Environment):
         "gaming_rate": "share of the pool that moved its strategic features this round",
         "approved_default_rate": "true default probability averaged over approved applicants",
     }
+    model_needs = "classifier"
 
     def __init__(
         self,
