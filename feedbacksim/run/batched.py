@@ -98,7 +98,7 @@ def run_batch(
     scenario: Scenario, indices: list[int], seeds: list[np.random.SeedSequence]
 ) -> list[tuple[int, dict[str, np.ndarray], str]]:
     """``(index, trace arrays, findings JSON)`` of replications ``indices``, advanced together."""
-    from feedbacksim.run.replication import run_analyzers
+    from feedbacksim.run.replication import replication_evidence, run_analyzers
 
     world = kernel(scenario.spec)
     # Long horizons: advance the batch in parts that fit in MEMORY_BUDGET bytes.
@@ -108,7 +108,11 @@ def run_batch(
         chunk = indices[start : start + part]
         traces = world.run_batch(scenario.spec, seeds[start : start + part], chunk)
         for index, trace in zip(chunk, traces, strict=True):
+            # The batched models are usable from day 0 (prior counts), as the serial agent's
+            # ``fitted`` says at the end of its run.
+            deployed = trace.metadata["deployed"] = {a.name: True for a in scenario.spec.agents}
             findings = run_analyzers(scenario.analyzers(), trace, None, index)
+            findings.append(replication_evidence(trace, deployed, index))
             out.append((index, trace.to_arrays(), findings_to_json(findings)))
         del traces
     return out
