@@ -33,9 +33,10 @@ def test_notebook_runs(path):
     assert errors == []
 
 
-def test_three_notebooks_ship():
+def test_four_notebooks_ship():
     assert [p.name for p in NOTEBOOKS] == [
         "01_design_review.ipynb",
         "02_your_own_world.ipynb",
         "03_lending_selective_labels.ipynb",
+        "04_your_data.ipynb",
     ]

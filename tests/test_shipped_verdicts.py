@@ -57,6 +57,7 @@ EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
     "data_feedback_mitigated.yaml": (PASS, 1, {}),
     "demand.yaml": (FAIL, 2, {}),
     "demand_mitigated.yaml": (PASS, 2, {}),
+    "credit_table.yaml": (FAIL, 1, {"horizon": 150}),
     "lending.yaml": (FAIL, 1, {"horizon": 120}),
     # Demographic parity harms the Black group in every replication; equal opportunity does not.
     "lending_fico.yaml": (FAIL, 1, {"horizon": 120}),
@@ -64,6 +65,9 @@ EXPECTED: dict[str, tuple[int, int, dict[str, object]]] = {
     # 5% random approvals shrink the training-set bias but do not remove it (docs/worlds.md).
     "lending_mitigated.yaml": (FAIL, 1, {"horizon": 120}),
     "model_collapse.yaml": (FAIL, 30, {}),
+    # Alarm-triggered retraining recovers by day 170; the 60-day schedule does not.
+    "monitoring.yaml": (PASS, 1, {"horizon": 200}),
+    "monitoring_scheduled.yaml": (FAIL, 1, {"horizon": 200}),
     "model_collapse_mitigated.yaml": (PASS, 30, {}),
     "performative.yaml": (PASS, 2, {}),
     "predictive_policing.yaml": (FAIL, 4, {}),

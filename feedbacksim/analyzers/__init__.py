@@ -7,6 +7,7 @@ from feedbacksim.analyzers.drift import DriftAnalyzer
 from feedbacksim.analyzers.early_warning import EarlyWarningAnalyzer
 from feedbacksim.analyzers.invariant import InvariantAnalyzer
 from feedbacksim.analyzers.loop_amplification import LoopAmplificationAnalyzer
+from feedbacksim.analyzers.monitoring import MonitoringAnalyzer
 from feedbacksim.analyzers.retrain_health import RetrainHealthAnalyzer
 from feedbacksim.analyzers.runaway import RunawayAnalyzer
 
@@ -19,6 +20,7 @@ __all__ = [
     "Finding",
     "InvariantAnalyzer",
     "LoopAmplificationAnalyzer",
+    "MonitoringAnalyzer",
     "RetrainHealthAnalyzer",
     "RunawayAnalyzer",
 ]

@@ -11,6 +11,7 @@ event with the reason; the run goes on.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -146,6 +147,11 @@ class Agent:
             judges it on them; a rejected challenger is logged and the champion stays.
         pretrain_samples: size of the unbiased historical sample of the true population
             the first model is fitted on before deployment (0: start unfitted).
+        monitors: optional :class:`~feedbacksim.analyzers.monitors.MonitorSet`, checked before each
+            decision; its alarms are events and metrics.
+        on_alarm: names of monitors whose alarm triggers a retrain, at most once per
+            ``alarm_cooldown`` time units since the last retrain.
+        alarm_cooldown: the least time between the last retrain and an alarm's retrain.
     """
 
     def __init__(
@@ -163,6 +169,9 @@ class Agent:
         unfitted_score: float = 0.5,
         gate: Any = None,
         pretrain_samples: int = 0,
+        monitors: Any = None,
+        on_alarm: Sequence[str] = (),
+        alarm_cooldown: float = 0.0,
     ) -> None:
         self.name = name
         self.model = model
@@ -176,6 +185,9 @@ class Agent:
         self.unfitted_score = unfitted_score
         self.gate = gate
         self.pretrain_samples = pretrain_samples
+        self.monitors = monitors
+        self.on_alarm = frozenset(on_alarm)
+        self.alarm_cooldown = alarm_cooldown
 
     # -- lifecycle -------------------------------------------------------------------
     def bind(self, sim: Simulation, rng: np.random.Generator) -> None:
@@ -203,6 +215,8 @@ class Agent:
         self._deployed_seen = 0
         self._deployed_at = -np.inf
         self.retrains = 0
+        if self.monitors is not None:
+            self.monitors.bind(self)
 
     def pretrain(
         self, features: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None
@@ -226,6 +240,8 @@ class Agent:
             scores = self._scorer(batch.features)
         else:
             scores = np.full(len(batch), self.unfitted_score)
+        if self.monitors is not None:
+            self.monitors.saw(self.sim.clock.now, batch.features, scores, batch.groups)
         return self.policy.decide(scores, batch, self.rng)
 
     def retrain_if_due(self) -> bool:
@@ -235,6 +251,8 @@ class Agent:
         cases respond to the deployed model before they are scored (strategic applicants), so
         that the cases face the model that will decide on them.
         """
+        if self.monitors is not None and self._alarm_retrain_due():
+            return self.retrain()
         every = self.retrain_every
         if every is not None and self.sim.clock.now - self._last_retrain >= every:
             return self.retrain()
@@ -243,16 +261,27 @@ class Agent:
             return self.retrain()
         return False
 
+    def _alarm_retrain_due(self) -> bool:
+        """Run the monitors that are due; whether an ``on_alarm`` monitor alarmed past the cool-down."""
+        now = self.sim.clock.now
+        alarms = self.monitors.check(now)
+        return (
+            bool(self.on_alarm.intersection(alarms))
+            and now - self._last_retrain >= self.alarm_cooldown
+        )
+
     def observe(self, obs: Observations) -> None:
         """Add rows the environment let this agent see to its training data."""
         self.data.add(obs, self.sim.now)
+        if self.monitors is not None:
+            self.monitors.observed(self.sim.now, obs.features, obs.labels, obs.groups)
 
     def retrain(self) -> bool:
         """Retrain now; returns whether a new model was deployed."""
         now = self.sim.now
         self._last_retrain = now
         self._rows_at_retrain = self.data.seen
-        if self._incremental and self._fitted:
+        if self._incremental and self._fitted and not self.data.frames:
             # Rows of a failed update are dropped with it (the event says why); retrying
             # them would fail the same way at every later update.
             start, stop = self.data.consume()
@@ -355,7 +384,10 @@ class Agent:
         n = y.shape[0]
         if n < self.min_samples:
             return None, f"too few rows: {n} < min_samples {self.min_samples}"
-        if not (_all_finite(x) and _all_finite(y)):  # cheap next to any fit
+        # DataFrame features (a user's Pipeline) may hold missing values on purpose: the
+        # estimator decides, and an estimator that raises is an event like any other.
+        finite_x = _all_finite(x) if isinstance(x, np.ndarray) else True
+        if not (finite_x and _all_finite(y)):  # cheap next to any fit
             return None, "non-finite values (NaN or inf) in training data"
         if is_classifier(model) and np.unique(y).shape[0] < 2:
             return (

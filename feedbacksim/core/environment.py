@@ -151,6 +151,14 @@ class Environment:
         """
         raise NotImplementedError(f"{type(self).__name__} has no population to sample")
 
+    def history_sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Unbiased labelled history the first model is fitted on (``pretrain``); by default
+        :meth:`population_sample` (a table world draws it from the rows that arrive, keeping
+        its held-out rows for ground truth only)."""
+        return self.population_sample(n, rng)
+
     @classmethod
     def has_population(cls) -> bool:
         """Whether the world implements :meth:`population_sample` (ground-truth measurements need it)."""

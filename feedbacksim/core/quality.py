@@ -45,6 +45,23 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def weighted_auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
+    """ROC AUC with row weights (ties counted half); NaN when a class has no weight.
+
+    The probability that a positive drawn by weight scores above a negative drawn by weight.
+    """
+    positive = labels > 0.5
+    w_pos, w_neg = weights * positive, weights * ~positive
+    total_pos, total_neg = w_pos.sum(), w_neg.sum()
+    if total_pos <= 0 or total_neg <= 0:
+        return float("nan")
+    _, level = np.unique(scores, return_inverse=True)
+    pos_at = np.bincount(level, w_pos)
+    neg_at = np.bincount(level, w_neg)
+    below = np.cumsum(neg_at) - neg_at
+    return float((pos_at * (below + 0.5 * neg_at)).sum() / (total_pos * total_neg))
+
+
 def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
     """Mean binary cross-entropy, scores clipped to [EPS, 1 - EPS]; NaN for non-finite scores."""
     if not np.isfinite(scores).all():

@@ -84,7 +84,7 @@ class Simulation:
         for agent in self.agents:
             if agent.pretrain_samples:
                 rng = named_generator(self.seed, f"pretrain:{agent.name}")
-                agent.pretrain(*self.environment.population_sample(agent.pretrain_samples, rng))
+                agent.pretrain(*self.environment.history_sample(agent.pretrain_samples, rng))
         if self.stop_when is not None:
             self.clock.process(self._watch(self.stop_when))
         self.clock.run(until=self.horizon)

@@ -4,15 +4,27 @@ Rows are appended in batches into growable column arrays. The *window* decides w
 a refit sees: ``all`` of them, the most recent ``size`` (``sliding``), or a uniform sample
 of ``size`` rows kept by reservoir sampling (``reservoir``, Vitter's algorithm R applied a
 batch at a time).
+
+Features are a numpy array, or a pandas DataFrame (a world whose batches carry a table's
+named and categorical columns, for a user's scikit-learn ``Pipeline``). A DataFrame's rows
+are kept in a frame of their own, in arrival order, and the ``features`` column holds each
+held row's position in it, so windows work the same for both; :meth:`TrainingData.rows`
+returns the window's features as a DataFrame with the table's columns and dtypes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from feedbacksim.core.cases import Observations
+from feedbacksim.core.lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
 WindowKind = Literal["all", "sliding", "reservoir"]
 COLUMNS = ("features", "labels", "groups", "propensity", "min_propensity", "time")
@@ -39,6 +51,10 @@ class TrainingData:
         self._capacity = 0  # rows the buffers can hold
         self.seen = 0  # rows ever observed
         self.consumed = 0  # rows already given to an incremental fit
+        # DataFrame features: chunks in arrival order (joined on demand), rows kept so far.
+        self.frames = False
+        self._chunks: list[pd.DataFrame] = []
+        self._frame_rows = 0
 
     def __len__(self) -> int:
         """Rows currently held (for a window: at most its size, once compacted)."""
@@ -52,7 +68,9 @@ class TrainingData:
             return
         cols_ = self._cols
         n = self._n
-        if self.window == "all" and cols_ is not None and n + m <= self._capacity:
+        if self.frames or not isinstance(obs.features, np.ndarray):
+            obs = self._frame_keys(obs)
+        elif self.window == "all" and cols_ is not None and n + m <= self._capacity:
             # Fast path (most adds): write each column in place, no dict of the batch.
             end = n + m
             features = obs.features
@@ -89,6 +107,31 @@ class TrainingData:
             ):
                 self._keep(slice(self._n - self.size, self._n))
         self.seen += m
+
+    def _frame_keys(self, obs: Observations) -> Observations:
+        """Keep a DataFrame batch's rows; the same observations with their positions as features."""
+        frame = obs.features
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(
+                "features of one agent's observations must all be numpy arrays or all "
+                f"DataFrames; got {type(frame).__name__} after DataFrames"
+            )
+        self.frames = True
+        m = obs.labels.shape[0]
+        keys = np.arange(self._frame_rows, self._frame_rows + m, dtype=float).reshape(m, 1)
+        self._chunks.append(frame)
+        self._frame_rows += m
+        return Observations(keys, obs.labels, obs.groups, obs.propensity, obs.min_propensity)
+
+    def frame(self) -> pd.DataFrame:
+        """Every DataFrame row observed so far, in arrival order (one frame, joined once)."""
+        if not self._chunks:
+            return pd.DataFrame()
+        if len(self._chunks) > 1 or not self._chunks[0].index.equals(
+            pd.RangeIndex(self._frame_rows)
+        ):
+            self._chunks = [pd.concat(self._chunks, ignore_index=True)]
+        return self._chunks[0]
 
     def _allocate(self, cols: dict[str, Any], capacity: int) -> dict[str, np.ndarray]:
         features = cols["features"]
@@ -149,7 +192,11 @@ class TrainingData:
         start = 0
         if self.window == "sliding" and self.size is not None:
             start = max(0, self._n - self.size)
-        return {k: v[start : self._n] for k, v in self._cols.items()}
+        rows = {k: v[start : self._n] for k, v in self._cols.items()}
+        if self.frames:
+            keys = rows["features"][:, 0].astype(np.int64)
+            rows["features"] = self.frame().iloc[keys].reset_index(drop=True)
+        return rows
 
     def consume(self) -> tuple[int, int]:
         """Marks the unconsumed rows consumed; returns their ``(start, stop)`` in :meth:`columns`.

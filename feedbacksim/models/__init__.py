@@ -13,6 +13,7 @@ from feedbacksim.models.recommenders import (
     PopularityRecommender,
     RandomRecommender,
 )
+from feedbacksim.models.saved import SavedModel, load_skops
 
 __all__ = [
     "BetaBernoulliModel",
@@ -26,4 +27,6 @@ __all__ = [
     "PoissonDemandModel",
     "PopularityRecommender",
     "RandomRecommender",
+    "SavedModel",
+    "load_skops",
 ]

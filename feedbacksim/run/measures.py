@@ -165,7 +165,9 @@ class RetrainMonitor:
         if self.population:
             features, _, groups = self.env.population_sample(self.sample_size, self.rng)
             self.probe = features[:PROBE_SIZE]
-            self.n_features = features.reshape(features.shape[0], -1).shape[1]
+            if not isinstance(features, np.ndarray):  # a table: its numeric columns
+                features = features.select_dtypes("number")
+            self.n_features = features.shape[1] if features.ndim == 2 else 1
             if groups is not None:
                 self.groups = sorted(np.unique(groups).tolist())
         if "quality" in self.measures:
@@ -208,11 +210,15 @@ class RetrainMonitor:
 
     def _record_drift(self, agents: list[Agent]) -> None:
         features, labels, _ = self.env.population_sample(self.sample_size, self.rng)
+        if not isinstance(
+            features, np.ndarray
+        ):  # a table's columns: see feedbacksim.analyzers.monitors
+            features = features.select_dtypes("number").to_numpy(dtype=float)
         reference = np.column_stack([features.reshape(features.shape[0], -1), labels])
         values = np.full((len(DRIFT_METRICS), len(agents), reference.shape[1]), np.nan)
         for i, agent in enumerate(agents):
             rows = agent.data.rows()
-            if rows["labels"].shape[0] < 2:
+            if rows["labels"].shape[0] < 2 or agent.data.frames:
                 continue
             n = rows["labels"].shape[0]
             window = np.column_stack([rows["features"].reshape(n, -1), rows["labels"]])

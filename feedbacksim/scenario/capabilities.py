@@ -118,7 +118,8 @@ def spec_problem(
     A model that cannot be resolved or built is left to the other checks (they report it).
     """
     from feedbacksim.core.registry import registry
-    from feedbacksim.scenario.components import resolve_model
+    from feedbacksim.models.saved import SavedModel
+    from feedbacksim.scenario.components import estimator_params, resolve_model
 
     if getattr(world.cls, "model_needs", None) is None:
         return None
@@ -128,8 +129,10 @@ def spec_problem(
         component = resolve_model(model_kind, plugins)
         if component.kind in registry.kinds("model"):
             model = component.build(params)
-        else:
-            model = component.cls(**params)
+        else:  # nested estimators (a Pipeline's steps) built as a run builds them
+            model = component.cls(**estimator_params(params, plugins))
     except Exception:  # noqa: BLE001 - an unbuildable model is reported by the parameter checks
+        return None
+    if isinstance(model, SavedModel):  # known only once its file is loaded (at build)
         return None
     return model_problem(world.cls, world.kind, model, model_kind)

@@ -2,21 +2,36 @@
 
 Models are found in the registry, or by dotted path: scikit-learn estimators under
 ``sklearn.`` always, any other module only when the scenario lists it under ``plugins:``.
+An estimator's parameters may hold other estimators, written as ``{kind: <dotted path>,
+params: {...}}`` under the same allow-list, so a ``Pipeline`` with a ``ColumnTransformer``
+is written in YAML: lists of ``[name, estimator, ...]`` become the tuples scikit-learn
+expects. A ``skops`` model is loaded from its file with its trusted types.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from typing import Any
 
 from feedbacksim.analyzers.base import Analyzer
+from feedbacksim.analyzers.monitors import build_monitors
 from feedbacksim.core.agent import Agent
 from feedbacksim.core.environment import Environment
 from feedbacksim.core.registry import Component, params_model_for, registry
+from feedbacksim.models.saved import SavedModel
 from feedbacksim.scenario.schema import AgentSpec, ScenarioSpec
 
 
 class ComponentNotAllowed(ValueError):
     """A dotted path that a scenario may not import."""
+
+
+def _is_estimator(value: Any) -> bool:
+    """Whether ``value`` is a scikit-learn estimator (scikit-learn imported only if loaded)."""
+    base = sys.modules.get("sklearn.base")
+    return base is not None and isinstance(value, base.BaseEstimator)
 
 
 def resolve_model(kind: str, plugins: list[str]) -> Component:
@@ -57,18 +72,65 @@ def resolve_model(kind: str, plugins: list[str]) -> Component:
     return Component("model", kind, cls)
 
 
-def build_environment(spec: ScenarioSpec) -> Environment:
-    """The scenario's world with validated parameters."""
-    return registry.get("environment", spec.environment.kind).build(spec.environment.params)
+def _is_estimator_spec(value: Any) -> bool:
+    """Whether ``value`` is a nested ``{kind: <dotted path>, params: {...}}`` estimator."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("kind"), str)
+        and "." in value["kind"]
+        and set(value) <= {"kind", "params"}
+    )
 
 
-def build_agent(spec: AgentSpec, plugins: list[str]) -> Agent:
+def estimator_params(params: Any, plugins: list[str]) -> Any:
+    """``params`` with every nested estimator spec built (same allow-list as a model's ``kind``).
+
+    A list ``[name, estimator, ...]`` (a ``Pipeline`` step, a ``ColumnTransformer``
+    transformer) becomes a tuple.
+
+    Raises:
+        ComponentNotAllowed: a nested kind that may not be imported, or its parameters
+            are not the estimator's.
+    """
+    if _is_estimator_spec(params):
+        cls = resolve_model(params["kind"], plugins).cls
+        try:
+            return cls(**estimator_params(params.get("params", {}), plugins))
+        except TypeError as exc:
+            raise ComponentNotAllowed(f"{params['kind']}: {exc}") from None
+    if isinstance(params, dict):
+        return {k: estimator_params(v, plugins) for k, v in params.items()}
+    if isinstance(params, list):
+        items = [estimator_params(v, plugins) for v in params]
+        step = len(items) in (2, 3) and isinstance(items[0], str)
+        if step and (_is_estimator(items[1]) or items[1] in ("drop", "passthrough")):
+            return tuple(items)
+        return items
+    return params
+
+
+def build_environment(
+    spec: ScenarioSpec, base_dir: str | os.PathLike[str] | None = None
+) -> Environment:
+    """The scenario's world with validated parameters (``base_dir``: where its relative paths start)."""
+    component = registry.get("environment", spec.environment.kind)
+    context = (
+        {"base_dir": base_dir} if "base_dir" in getattr(component.cls, "context_params", ()) else {}
+    )
+    return component.build(spec.environment.params, **context)
+
+
+def build_agent(
+    spec: AgentSpec, plugins: list[str], base_dir: str | os.PathLike[str] | None = None
+) -> Agent:
     """An agent with its model, policy, data window, retrain trigger and gate."""
     model_component = resolve_model(spec.model.kind, plugins)
     if model_component.kind in registry.kinds("model"):
         model = model_component.build(spec.model.params)
+        if isinstance(model, SavedModel):
+            model = model.load(base_dir)
     else:  # a scikit-learn or plugin estimator by dotted path: its own keyword arguments
-        model = model_component.cls(**spec.model.params)
+        model = model_component.cls(**estimator_params(spec.model.params, plugins))
     policy = registry.get("policy", spec.policy.kind).build(spec.policy.params())
     gate = None
     if spec.gate is not None:
@@ -86,6 +148,9 @@ def build_agent(spec: AgentSpec, plugins: list[str]) -> Agent:
         unfitted_score=spec.unfitted_score,
         gate=gate,
         pretrain_samples=spec.pretrain.samples,
+        monitors=build_monitors(spec.monitors),
+        on_alarm=spec.retrain.on_alarm,
+        alarm_cooldown=spec.retrain.cooldown,
     )
 
 
@@ -110,6 +175,7 @@ __all__ = [
     "build_agent",
     "build_analyzers",
     "build_environment",
+    "estimator_params",
     "params_model_for",
     "resolve_model",
 ]

@@ -169,9 +169,10 @@ class Scenario:
         from feedbacksim.core.simulation import Simulation
 
         spec = self.spec
+        base_dir = self.source.parent if self.source else None
         return Simulation(
-            build_environment(spec),
-            [build_agent(a, spec.plugins) for a in spec.agents],
+            build_environment(spec, base_dir),
+            [build_agent(a, spec.plugins, base_dir) for a in spec.agents],
             spec.horizon,
             seed,
             metadata={"scenario": spec.name, "replication": replication},

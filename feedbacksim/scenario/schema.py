@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from feedbacksim.core.expressions import Condition
 
@@ -54,6 +54,10 @@ class RetrainSpec(Strict):
     after_rows: Annotated[int, Field(ge=1)] | None = None
     min_samples: Annotated[int, Field(ge=1)] = 1
     mode: Literal["auto", "refit", "incremental"] = "auto"
+    on_alarm: list[str] = Field(
+        default_factory=list
+    )  # monitor names (feedbacksim.analyzers.monitors)
+    cooldown: Annotated[float, Field(ge=0)] = 0.0  # least time from a retrain to an alarm's
 
 
 class DataSpec(Strict):
@@ -69,6 +73,32 @@ class PretrainSpec(Strict):
     samples: Annotated[int, Field(ge=0)] = 0
 
 
+class MonitorSpec(Strict):
+    """A production monitor of the agent (see :mod:`feedbacksim.analyzers.monitors`); names unique per scenario."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
+    kind: Literal["input_drift", "prediction_drift", "performance"]
+    statistic: Literal["psi", "ks", "wasserstein", "auc", "accuracy", "calibration"]
+    threshold: float
+    window: Annotated[float, Field(gt=0)] = 30.0
+    reference: Literal["training", "baseline"] = "training"
+    features: list[str] | None = None
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    per_group: bool = False
+    min_rows: Annotated[int, Field(ge=2)] = 30
+    every: Annotated[float, Field(gt=0)] = 1.0
+
+    @model_validator(mode="after")
+    def _statistic_fits_kind(self) -> MonitorSpec:
+        performance = self.statistic in ("auc", "accuracy", "calibration")
+        if performance != (self.kind == "performance"):
+            raise ValueError(
+                f"statistic {self.statistic!r} does not fit kind {self.kind!r} (performance: "
+                "auc, accuracy, calibration; drift: psi, ks, wasserstein)"
+            )
+        return self
+
+
 class AgentSpec(Strict):
     """One deployed ML system."""
 
@@ -80,6 +110,17 @@ class AgentSpec(Strict):
     pretrain: PretrainSpec = Field(default_factory=PretrainSpec)
     gate: InlineComponentSpec | None = None
     unfitted_score: float = 0.5
+    monitors: list[MonitorSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _alarms_name_monitors(self) -> AgentSpec:
+        known = [m.name for m in self.monitors]
+        unknown = [n for n in self.retrain.on_alarm if n not in known]
+        if unknown:
+            raise ValueError(
+                f"retrain.on_alarm names no monitor of this agent: {unknown} (monitors: {known})"
+            )
+        return self
 
 
 class ScenarioSpec(Strict):
@@ -97,6 +138,15 @@ class ScenarioSpec(Strict):
     sweep: dict[str, Any] = Field(default_factory=dict)
     plugins: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(default_factory=list)
     extends: str | None = None
+
+    @model_validator(mode="after")
+    def _monitor_names_unique(self) -> ScenarioSpec:
+        # Their metrics (monitor:<name>, alarm:<name>) share the trace.
+        names = [m.name for a in self.agents for m in a.monitors]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"monitor names must be unique in a scenario; repeated: {twice}")
+        return self
 
 
 # -- JSON Schema for editors -----------------------------------------------------------

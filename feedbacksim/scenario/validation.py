@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import re
 import types
 import typing
@@ -29,7 +30,11 @@ from feedbacksim.core.expressions import ExpressionError, parse
 from feedbacksim.core.registry import Component, registry
 from feedbacksim.errors import Problem, suggest
 from feedbacksim.scenario.capabilities import spec_problem
-from feedbacksim.scenario.components import ComponentNotAllowed, resolve_model
+from feedbacksim.scenario.components import (
+    ComponentNotAllowed,
+    estimator_params,
+    resolve_model,
+)
 from feedbacksim.scenario.schema import (
     MODULE_PATTERN,
     AgentSpec,
@@ -405,6 +410,13 @@ class _Checker:
         if component is None:
             return None
         params = self.params(component, spec.params, ("environment", "params"))
+        check_data = getattr(component.cls, "check_data", None)
+        if params is not None and check_data is not None:  # a world's files (a table)
+            base_dir = os.path.dirname(self.file) if self.file else None
+            try:
+                check_data({**component.defaults(), **params}, base_dir)
+            except (ValueError, OSError, ImportError) as exc:
+                self.add(("environment", "params"), str(exc))
         return _World(component, None if params is None else {**component.defaults(), **params})
 
     def agents(self, plugins: list[str], env: _World | None) -> None:
@@ -489,7 +501,12 @@ class _Checker:
             hint = suggest(str(key), known) or f"; known: {', '.join(known)}"
             self.add((*loc, "model", "params", key), f"unknown parameter {key!r}{hint}")
         if not unknown:
-            self.estimator_values(component.cls, spec.params, (*loc, "model", "params"))
+            try:  # nested estimators (a Pipeline's steps) under the same allow-list
+                params = estimator_params(spec.params, plugins)
+            except ComponentNotAllowed as exc:
+                self.add((*loc, "model", "params"), str(exc.args[0]))
+                return
+            self.estimator_values(component.cls, params, (*loc, "model", "params"))
 
     def estimator_values(self, cls: type, params: Mapping[str, Any], loc: KeyPath) -> None:
         """A scikit-learn estimator's own check of its parameter values (its ``_validate_params``)."""

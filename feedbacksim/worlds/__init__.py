@@ -17,6 +17,7 @@ from feedbacksim.worlds.pricing import (
 from feedbacksim.worlds.recommender import RecommenderWorld, SlatePolicy
 from feedbacksim.worlds.retention import RetentionWorld
 from feedbacksim.worlds.strategic import StrategicClassificationWorld
+from feedbacksim.worlds.tabular import TabularWorld
 
 __all__ = [
     "BanditWorld",
@@ -36,4 +37,5 @@ __all__ = [
     "SetValuePolicy",
     "SlatePolicy",
     "StrategicClassificationWorld",
+    "TabularWorld",
 ]
