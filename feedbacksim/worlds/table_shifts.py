@@ -155,14 +155,14 @@ class FeedbackShift(_Shift):
     change: dict[str, float] = Field(default_factory=dict)
 
 
-SHIFT_KINDS = {
+Shift = CovariateShift | PriorShift | ConceptShift | StrategicShift | FeedbackShift
+SHIFT_KINDS: dict[str, type[Shift]] = {
     "covariate": CovariateShift,
     "prior": PriorShift,
     "concept": ConceptShift,
     "strategic": StrategicShift,
     "feedback": FeedbackShift,
 }
-Shift = CovariateShift | PriorShift | ConceptShift | StrategicShift | FeedbackShift
 
 
 def parse_shifts(specs: list[dict[str, Any]], columns: list[str] | None = None) -> list[Shift]:
@@ -173,7 +173,7 @@ def parse_shifts(specs: list[dict[str, Any]], columns: list[str] | None = None) 
         if kind not in SHIFT_KINDS:
             raise ValueError(f"shifts[{i}]: unknown kind {kind!r}; known: {', '.join(SHIFT_KINDS)}")
         try:
-            shift = SHIFT_KINDS[kind].model_validate(spec)  # type: ignore[attr-defined]
+            shift = SHIFT_KINDS[kind].model_validate(spec)
         except Exception as exc:  # pydantic's message, first line, with the shift's index
             errors = getattr(exc, "errors", None)
             detail = (

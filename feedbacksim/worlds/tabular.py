@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -306,7 +307,7 @@ class TabularWorld(Environment):
         who = rng.integers(0, labels.shape[0], n)
         return frame.iloc[who].reset_index(drop=True), labels[who], codes[who]
 
-    def holdout_truth(self, t: float) -> dict[str, np.ndarray]:
+    def holdout_truth(self, t: float) -> dict[str, Any]:
         """The held-out part at ``t`` as weighted rows: features, labels, weights, group codes.
 
         A row whose label flips with probability q counts twice: with its label at weight
@@ -459,11 +460,13 @@ class TabularWorld(Environment):
             )
             self.deliver(self.decider, obs, delay=float(d))
             if d > 0:
-                self.timeout(float(d)).callbacks.append(
-                    lambda _e, g=groups[part], v=y[part]: self._count(g, v)  # type: ignore[misc]
-                )
+                self.timeout(float(d)).callbacks.append(self._counter(groups[part], y[part]))
             else:
                 self._count(groups[part], y[part])
+
+    def _counter(self, groups: np.ndarray, labels: np.ndarray) -> Callable[[Any], None]:
+        """A simpy callback that counts these labels when they arrive."""
+        return lambda _event: self._count(groups, labels)
 
     def _count(self, groups: np.ndarray, labels: np.ndarray) -> None:
         self._observed += [
@@ -517,7 +520,7 @@ class TabularWorld(Environment):
             return
         n = self.hold[1].shape[0]
         if self.mutable:  # the held-out cases respond to the deployed model too
-            per_row = self.decider.score(truth["features"].iloc[:n])  # type: ignore[attr-defined]
+            per_row = self.decider.score(truth["features"].iloc[:n])
         else:  # scores change only with the model: kept until the next deployment
             if self._holdout_scores is None:
                 self._holdout_scores = self.decider.score(self.hold[0])
