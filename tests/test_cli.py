@@ -22,7 +22,7 @@ def test_policing_exits_1_and_writes_run_directory(policing_path, tmp_path):
     done = feedbacksim("run", policing_path, "--out", out)
     assert done.returncode == 1, done.stderr
     assert "FAIL" in done.stdout
-    for name in ("findings.json", "metrics.csv", "manifest.json"):
+    for name in ("findings.json", "metrics.parquet", "manifest.json"):
         assert (out / name).is_file()
     findings = json.loads((out / "findings.json").read_text())
     assert findings["verdict"] == "fail"
@@ -38,7 +38,7 @@ def test_corrected_policing_exits_0(corrected_path, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     findings = json.loads((out / "findings.json").read_text())
     assert findings["verdict"] == "pass"
-    for name in ("findings.json", "metrics.csv", "manifest.json"):
+    for name in ("findings.json", "metrics.parquet", "manifest.json"):
         assert (out / name).is_file()
 
 

@@ -103,3 +103,37 @@ def test_progress_is_plain_off_a_terminal_and_silent_when_quiet():
     assert isinstance(make_progress(stream=io.StringIO()), PlainProgress)
     quiet = make_progress(quiet=True)
     assert type(quiet) is Progress
+
+
+def test_batches_are_drawn_lazily_in_order():
+    from feedbacksim.run.executors import batches
+
+    drawn = []
+
+    def tasks():
+        for i in range(7):
+            drawn.append(i)
+            yield (i,)
+
+    first = next(batches(tasks(), 3))
+    assert first == [(0,), (1,), (2,)] and drawn == [0, 1, 2]
+    assert [len(b) for b in batches(tasks(), 3)] == [3, 3, 1]
+
+
+def test_dask_sends_replications_in_batches(cluster):
+    from feedbacksim.run.executors import DaskExecutor
+
+    with DaskExecutor(address=cluster.scheduler_address, batch_size=4) as executor:
+        submitted = []
+        submit = executor.client.submit
+
+        def counting(fn, *args, **kwargs):
+            submitted.append(len(args[1]))
+            return submit(fn, *args, **kwargs)
+
+        executor.client.submit = counting
+        out = sorted(executor.imap_unordered(divmod, [(i, 3) for i in range(10)]))
+    assert out == sorted(divmod(i, 3) for i in range(10))
+    assert submitted == [4, 4, 2]  # three Dask tasks for ten replications
+    with pytest.raises(ScenarioError, match="batch_size must be at least 1"):
+        DaskExecutor(address=cluster.scheduler_address, batch_size=0)

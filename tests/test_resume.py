@@ -17,7 +17,7 @@ import yaml
 import feedbacksim
 from feedbacksim.cli import main
 from feedbacksim.errors import RunFailure, ScenarioError
-from feedbacksim.run import store
+from feedbacksim.run import exports, store
 from feedbacksim.run.directory import write_run
 from feedbacksim.run.store import ReplicationStore, StoredTraces
 
@@ -119,18 +119,22 @@ def test_cli_run_writes_replications_metrics_and_resumes(policing_path, tmp_path
     out = tmp_path / "run"
     args = ["run", str(policing_path), "--replications", "3", "--set", "horizon=80",
             "--executor", "serial", "--quiet"]  # fmt: skip
-    assert main([*args, "--out", str(out)]) in (0, 1)
+    assert main([*args, "--csv", "--out", str(out)]) in (0, 1)
     assert sorted(p.name for p in (out / "replications").iterdir()) == [
         "rep-000000.npz", "rep-000001.npz", "rep-000002.npz"
     ]  # fmt: skip
-    metrics = pd.read_csv(out / "metrics.csv")
+    metrics = pd.read_parquet(out / "metrics.parquet")
     assert (
         len(metrics) == 3 * 80 * metrics["metric"].nunique() * 2
         and metrics["replication"].max() == 2
     )
-    first = (out / "metrics.csv").read_text()
-    assert main([*args, "--resume", str(out)]) in (0, 1)
-    assert (out / "metrics.csv").read_text() == first
+    # The CSV asked for holds the same table (values to 10 significant digits).
+    csv = pd.read_csv(out / "metrics.csv", keep_default_na=False, dtype={"group": str})
+    pd.testing.assert_frame_equal(csv, metrics, check_exact=False, rtol=1e-9, check_dtype=False)
+    first = (out / "metrics.parquet").read_bytes(), (out / "metrics.csv").read_text()
+    assert main([*args, "--csv", "--resume", str(out)]) in (0, 1)
+    assert ((out / "metrics.parquet").read_bytes(), (out / "metrics.csv").read_text()) == first
+    assert not list(out.glob(".metrics*"))  # no temporary file left behind
 
 
 # -- faults: a second writer, damaged files, a full disk ---------------------------------
@@ -227,7 +231,17 @@ def test_a_full_disk_is_a_run_failure_and_resume_completes_the_same_run(
         if where == "replication":
             patch.setattr(store, "write_npz", full_disk_after(3, store.write_npz))
         else:
-            patch.setattr(pd.DataFrame, "to_csv", full_disk_after(2, pd.DataFrame.to_csv, 1))
+            # The disk fills while metrics.parquet is streamed, at the second replication.
+            real_table = exports.trace_table
+            calls = {"n": 0}
+
+            def table_then_full_disk(trace, replication):
+                calls["n"] += 1
+                if calls["n"] >= 2:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                return real_table(trace, replication)
+
+            patch.setattr(exports, "trace_table", table_then_full_disk)
         with pytest.raises(RunFailure, match="No space left on device") as failure:
             run(tmp_path / "full")
     assert isinstance(failure.value.__cause__, OSError)

@@ -171,7 +171,7 @@ def test_plugin_scenario_from_the_command_line(tmp_path):
     assert not (tmp_path / "untrusted").exists()
     allowed = cli("run", TOY, "--out", tmp_path / "run", "--plugin", "toy_world")
     assert allowed.returncode == 0, allowed.stderr
-    assert (tmp_path / "run" / "metrics.csv").is_file()
+    assert (tmp_path / "run" / "metrics.parquet").is_file()
 
 
 def test_stop_when_ends_a_replication_early():

@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
-from scipy import stats
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.runaway import distance_from_reference
+from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.registry import register
 from feedbacksim.core.trace import Trace
+
+stats = lazy_module("scipy.stats")
 
 #: Floor on the open-loop distance, so an open loop that sits exactly on its reference
 #: gives a large finite ratio rather than a division by zero.

@@ -35,14 +35,21 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
 from feedbacksim.analyzers.statistics import psi
 from feedbacksim.core.quality import auc, expected_calibration_error
 
 if TYPE_CHECKING:
     from feedbacksim.core.agent import Agent
+from feedbacksim.core.lazy_import import lazy_function, lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
+chi2_contingency = lazy_function("scipy.stats", "chi2_contingency")
+ks_2samp = lazy_function("scipy.stats", "ks_2samp")
+wasserstein_distance = lazy_function("scipy.stats", "wasserstein_distance")
 
 KINDS = ("input_drift", "prediction_drift", "performance")
 DRIFT_STATISTICS = ("psi", "ks", "wasserstein")

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import kendalltau
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.scales import (
@@ -18,8 +17,11 @@ from feedbacksim.analyzers.scales import (
     resolve_tolerance,
 )
 from feedbacksim.analyzers.statistics import mann_kendall_ar1
+from feedbacksim.core.lazy_import import lazy_function
 from feedbacksim.core.registry import register
 from feedbacksim.core.trace import Trace
+
+kendalltau = lazy_function("scipy.stats", "kendalltau")
 
 MIN_POINTS = 20
 MIN_WINDOW = 50

@@ -22,7 +22,12 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import signal, stats
+
+from feedbacksim.core.lazy_import import lazy_module
+
+signal = lazy_module("scipy.signal")
+stats = lazy_module("scipy.stats")
+
 
 __all__ = [
     "PSI_EPS",

@@ -25,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="run a scenario and print its verdict")
     parser.add_argument("scenario", help="scenario YAML file")
     add_execution_options(parser)
+    parser.add_argument(
+        "--csv",
+        action="store_true",
+        help="also write metrics.csv (metrics.parquet is always written)",
+    )
     add_scenario_options(parser)
     add_mlflow_option(parser)
     parser.set_defaults(handler=handle)
@@ -39,7 +44,9 @@ def handle(args: argparse.Namespace) -> int:
     with hold_run_directory(Path(str(options.directory))):
         results = scenario.run(replications=args.replications, seed=args.seed, options=options)
         progress.phase(f"results: writing findings.json and the metrics to {options.directory}")
-        out = write_run(results, Path(str(options.directory)), extra=options.describe())
+        out = write_run(
+            results, Path(str(options.directory)), extra=options.describe(), csv=args.csv
+        )
         if not args.quiet:
             print_verdict(results)
             print(f"results: {out}")

@@ -15,17 +15,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from sklearn.base import clone, is_classifier
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from feedbacksim.core.cases import Batch, Decision, Observations
+from feedbacksim.core.lazy_import import lazy_function
 from feedbacksim.core.policies import Policy
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.training_data import TrainingData, WindowKind
 
 if TYPE_CHECKING:
     from feedbacksim.core.simulation import Simulation
+
+# scikit-learn is imported when a model is first scored or refitted, not at start-up.
+clone = lazy_function("sklearn.base", "clone")
+is_classifier = lazy_function("sklearn.base", "is_classifier")
+check_is_fitted = lazy_function("sklearn.utils.validation", "check_is_fitted")
 
 RetrainMode = Literal["auto", "refit", "incremental"]
 
@@ -35,6 +38,66 @@ def model_scores(model: Any, features: np.ndarray) -> np.ndarray:
     if hasattr(model, "predict_proba") and is_classifier(model):
         return model.predict_proba(features)[:, -1]
     return np.asarray(model.predict(features), dtype=float)
+
+
+class Scorer:
+    """Scores of one deployed model, with scikit-learn's input validation once per deployment.
+
+    A 1-row ``predict_proba`` of a logistic regression spends about 97% of its time
+    validating the input (about 110 us against 2 us for the arithmetic). The first batch
+    goes through ``predict_proba``; if the model is a binary scikit-learn
+    ``LogisticRegression`` and the direct computation ``expit(X @ coef_.T + intercept_)``
+    gives the very same scores on that batch, later batches of the same shape and dtype
+    take the direct path (still checked for finite values; anything else falls back to
+    ``predict_proba``, which raises as before). Every other model is always scored by
+    :func:`model_scores`.
+    """
+
+    __slots__ = ("model", "_direct")
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._direct: bool | None = None  # undecided until the first batch
+
+    def __call__(self, features: Any) -> np.ndarray:
+        if self._direct and self._fits(features):
+            return self._linear(features)
+        scores = model_scores(self.model, features)
+        if self._direct is None:
+            self._direct = self._linear_model() and self._fits(features)
+            if self._direct:
+                self._direct = bool(np.array_equal(self._linear(features), scores))
+        return scores
+
+    def _linear_model(self) -> bool:
+        if type(self.model).__name__ != "LogisticRegression":
+            return False
+        from sklearn.linear_model import LogisticRegression
+
+        coef = getattr(self.model, "coef_", None)
+        return (
+            type(self.model) is LogisticRegression
+            and isinstance(coef, np.ndarray)
+            and coef.ndim == 2
+            and coef.shape[0] == 1
+            and len(self.model.classes_) == 2
+        )
+
+    def _fits(self, features: Any) -> bool:
+        return (
+            type(features) is np.ndarray
+            and features.dtype == np.float64
+            and features.ndim == 2
+            and features.shape[1] == self.model.coef_.shape[1]
+            and _all_finite(features)
+        )
+
+    def _linear(self, features: np.ndarray) -> np.ndarray:
+        decision = features @ self.model.coef_.T + self.model.intercept_
+        return _expit(decision.reshape(-1))
+
+
+_expit = lazy_function("scipy.special", "expit")
 
 
 def _all_finite(values: np.ndarray) -> bool:
@@ -50,6 +113,8 @@ def _unseeded(model: Any) -> bool:
 
 def is_fitted(model: Any) -> bool:
     """Whether ``model`` can predict (scikit-learn's own check)."""
+    from sklearn.exceptions import NotFittedError
+
     try:
         check_is_fitted(model)
     except NotFittedError:
@@ -134,6 +199,7 @@ class Agent:
         # must stay as the scenario built it (a second run of the same Simulation, a gate's
         # champion).
         self.deployed = copy.deepcopy(self.model)
+        self._scorer = Scorer(self.deployed)
         # Seeds for estimators left with ``random_state=None`` (which would read numpy's
         # global state): a stream of their own, so seeding them shifts no other draw.
         self._estimator_seeds = named_generator(sim.seed, f"estimator:{self.name}")
@@ -169,7 +235,9 @@ class Agent:
         """Score the batch with the deployed model (retraining first if due) and act on it."""
         self.retrain_if_due()
         if self._fitted:
-            scores = model_scores(self.deployed, batch.features)
+            if self._scorer.model is not self.deployed:
+                self._scorer = Scorer(self.deployed)
+            scores = self._scorer(batch.features)
         else:
             scores = np.full(len(batch), self.unfitted_score)
         if self.monitors is not None:

@@ -13,10 +13,12 @@ from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy import special
 
 from feedbacksim.core.cases import Batch, Decision
+from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.registry import register
+
+special = lazy_module("scipy.special")
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 

@@ -7,7 +7,10 @@ the true population, never on what an agent observed (which the loop has biased)
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
+
+from feedbacksim.core.lazy_import import lazy_function
+
+rankdata = lazy_function("scipy.stats", "rankdata")
 
 #: The quality metrics, name -> description; ``true_<name>`` is the recorded metric.
 QUALITY_METRICS: dict[str, str] = {

@@ -10,6 +10,7 @@ that raises ``ValueError``.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,17 @@ from feedbacksim.errors import suggest
 
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
 ENTRY_POINT_GROUP = "feedbacksim.components"  # the entry-point group, not a module path
+# Importing these registers every built-in component. The registry imports them when a
+# component is first asked for, not when it is itself imported: ``feedbacksim --help``
+# never loads a world, and their modules import scipy or scikit-learn only when called.
+BUILTIN_PACKAGES = (
+    "feedbacksim.worlds",
+    "feedbacksim.models",
+    "feedbacksim.core.policies",
+    "feedbacksim.core.group_policies",
+    "feedbacksim.core.gates",
+    "feedbacksim.analyzers",
+)
 
 T = TypeVar("T", bound=type)
 
@@ -96,6 +108,7 @@ class Registry:
         self._components: dict[str, dict[str, Component]] = {c: {} for c in CATEGORIES}
         self._entry_points_loaded = False
         self._loading_entry_points = False
+        self._builtins_loaded = False
 
     def register(self, category: str, kind: str) -> Callable[[T], T]:
         """Class decorator: register ``cls`` as ``kind`` in ``category``."""
@@ -132,8 +145,18 @@ class Registry:
         self.load_entry_points()
         return [c for cat in CATEGORIES for _, c in sorted(self._components[cat].items())]
 
+    def load_builtins(self) -> None:
+        """Import the built-in components' packages (once)."""
+        if self._builtins_loaded:
+            return
+        self._builtins_loaded = True
+        for package in BUILTIN_PACKAGES:
+            importlib.import_module(package)
+
     def load_entry_points(self) -> None:
-        """Import installed packages' components (entry-point group ``feedbacksim.components``)."""
+        """Import the built-ins, then installed packages' components (entry-point group
+        ``feedbacksim.components``)."""
+        self.load_builtins()
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True

@@ -14,12 +14,17 @@ returns the window's features as a DataFrame with the table's columns and dtypes
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.core.cases import Observations
+from feedbacksim.core.lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
 WindowKind = Literal["all", "sliding", "reservoir"]
 COLUMNS = ("features", "labels", "groups", "propensity", "min_propensity", "time")

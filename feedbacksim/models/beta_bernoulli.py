@@ -6,15 +6,15 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 PositiveCount = Annotated[float, Field(gt=0)]
 
 
 @register("model", "beta-bernoulli")
-class BetaBernoulliModel(RegressorMixin, BaseEstimator):
+class BetaBernoulliModel(Regressor):
     """Posterior mean of each arm's success rate under a Beta(a, b) prior; predicts it per arm.
 
     Features are one column holding the arm index; labels are 0/1 rewards. After s

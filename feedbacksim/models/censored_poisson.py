@@ -28,10 +28,13 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy import optimize, stats
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.registry import register
+
+optimize = lazy_module("scipy.optimize")
+stats = lazy_module("scipy.stats")
 
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -68,7 +71,7 @@ def censored_poisson_mle(counts: np.ndarray, caps: np.ndarray, max_rate: float) 
 
 
 @register("model", "censored-poisson")
-class CensoredPoissonModel(RegressorMixin, BaseEstimator):
+class CensoredPoissonModel(Regressor):
     """Each region's Poisson rate by censoring-aware maximum likelihood over the last ``window_days`` days.
 
     Features: region index, the day's discovery cap (-1: uncapped), the day (the

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 
 @register("model", "gaussian")
-class GaussianModel(RegressorMixin, BaseEstimator):
+class GaussianModel(Regressor):
     """Fits N(mean, variance) to the labels (mean and *unbiased* variance, ddof=1) and samples from it.
 
     Before its first fit it is N(``initial_mean``, ``initial_variance``), e.g. the true data

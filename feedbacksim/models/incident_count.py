@@ -6,15 +6,15 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 PositiveCount = Annotated[float, Field(gt=0)]
 
 
 @register("model", "incident-count")
-class IncidentCountModel(RegressorMixin, BaseEstimator):
+class IncidentCountModel(Regressor):
     """Counts observed incidents per region, starting from prior counts; predicts the count.
 
     Features are one column holding the region index; labels are incident counts. With a

@@ -6,15 +6,15 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 NonNegative = Annotated[float, Field(ge=0)]
 
 
 @register("model", "incident-rate")
-class IncidentRateModel(RegressorMixin, BaseEstimator):
+class IncidentRateModel(Regressor):
     """Estimates each region's daily incident rate from the days it was observed.
 
     Features are one column holding the region index; labels are the incidents observed

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 
 @register("model", "linear-erm")
-class LinearERM(RegressorMixin, BaseEstimator):
+class LinearERM(Regressor):
     """Linear least squares (no intercept); the last feature column is the group label.
 
     ``objective="erm"`` minimizes the average squared loss over all rows (the group

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 
 @register("model", "mean")
-class MeanModel(RegressorMixin, BaseEstimator):
+class MeanModel(Regressor):
     """Predicts the mean of the training labels for every case (squared-loss risk minimizer).
 
     Before its first fit it predicts ``initial``, the deployed prediction the loop starts

@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import special
-from sklearn.base import BaseEstimator, RegressorMixin
 
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.registry import register
+
+special = lazy_module("scipy.special")
 
 # Bisection range of the censored MLE (levels in units per day at seasonal factor 1).
 MIN_LEVEL, MAX_LEVEL = 1e-6, 1e6
@@ -50,7 +52,7 @@ def sold_out_score(
 
 
 @register("model", "poisson-demand")
-class PoissonDemandModel(RegressorMixin, BaseEstimator):
+class PoissonDemandModel(Regressor):
     """Forecasts each product's daily demand mean, level_p * seasonal factor, from sales.
 
     Args:

@@ -19,9 +19,9 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 from threadpoolctl import ThreadpoolController
 
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.registry import register
 
 # The products here are small (attributes have ~20 dimensions): a multi-threaded BLAS only
@@ -59,7 +59,7 @@ def full_grid(X: np.ndarray) -> tuple[int, int] | None:
     return n_items, n_users
 
 
-class InteractionRecommender(RegressorMixin, BaseEstimator):
+class InteractionRecommender(Regressor):
     """Base class: remembers interactions and the catalog; subclasses score items for users.
 
     ``uses_propensity`` makes the agent pass its random generator to ``fit``; models use

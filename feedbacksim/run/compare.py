@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.directory import manifest, write_json
@@ -31,6 +30,9 @@ from feedbacksim.run.options import RunOptions
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.core.lazy_import import lazy_module
+
+stats = lazy_module("scipy.stats")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,7 @@
-"""The run directory: findings.json, metrics (CSV, and Parquet when pyarrow is installed), manifest.json."""
+"""The run directory: findings.json, metrics.parquet (metrics.csv on request), manifest.json."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -12,7 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedbacksim.run.files import atomic_file, atomic_write_text
+from feedbacksim.run.exports import write_metrics
+from feedbacksim.run.files import atomic_write_text
 from feedbacksim.run.runlock import hold_run_directory
 
 if TYPE_CHECKING:
@@ -68,37 +68,6 @@ def manifest(
     }
 
 
-def write_metrics(results: Results, directory: Path) -> None:
-    """metrics.csv (and metrics.parquet with pyarrow), one replication at a time.
-
-    Traces are read one by one (from the run directory when the run has one) and appended,
-    so writing never holds more than one replication's frame in memory. Both files are
-    written atomically: a failure part way leaves the previous files (or none), never half.
-    """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        pa = pq = None
-    with contextlib.ExitStack() as files:
-        csv = files.enter_context(atomic_file(directory / "metrics.csv"))
-        parquet = (
-            files.enter_context(atomic_file(directory / "metrics.parquet", binary=True))
-            if pq is not None
-            else None
-        )
-        writer = None
-        for i in range(results.replications):
-            frame = results.trace(i).to_frame()
-            frame.insert(0, "replication", i)
-            frame.to_csv(csv, index=False, header=i == 0, float_format="%.10g")
-            if parquet is not None:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                if writer is None:
-                    writer = files.enter_context(pq.ParquetWriter(parquet, table.schema))
-                writer.write_table(table)
-
-
 def write_json(path: Path, document: Any) -> None:
     """``document`` as indented JSON, written atomically."""
     atomic_write_text(path, json.dumps(document, indent=2, default=str))
@@ -109,11 +78,12 @@ def write_run(
     directory: Path,
     command: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    csv: bool = False,
 ) -> Path:
-    """Write findings.json, metrics.csv (and metrics.parquet with pyarrow) and manifest.json."""
+    """Write findings.json, metrics.parquet (and metrics.csv when ``csv``) and manifest.json."""
     with hold_run_directory(directory, command):
         write_json(directory / "findings.json", results.to_json())
-        write_metrics(results, directory)
+        write_metrics(results, directory, csv=csv)
         subject = {
             "scenario": results.scenario.to_dict(),
             "source": str(results.scenario.source) if results.scenario.source else None,

@@ -12,6 +12,7 @@ results are streamed to the caller and never pile up in memory.
   needs an ``if __name__ == "__main__":`` guard.
 * ``dask`` starts a ``distributed.LocalCluster`` (worker processes, one thread each, scratch
   space inside the run directory) or, with ``address``, connects to an existing scheduler.
+  Replications go to it in batches (one Dask task runs a few), not one task each.
   Dask is the optional extra ``feedbacksim[dask]``.
 
 Workers of the last two limit BLAS/OpenMP pools to one thread each: two processes on two
@@ -20,6 +21,7 @@ cores, each starting one thread per core, oversubscribe the machine several time
 
 from __future__ import annotations
 
+import itertools
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +55,7 @@ def limit_worker_threads() -> None:
         return
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
+    import numpy  # noqa: F401  (loads its BLAS now, under the limits, whatever runs first)
     from threadpoolctl import threadpool_limits
 
     _thread_limits = threadpool_limits(limits=1)
@@ -62,6 +65,19 @@ def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     """Run ``fn(*args)`` in a worker process, with its thread pools limited first."""
     limit_worker_threads()
     return fn(*args)
+
+
+def call_batch_in_worker(fn: Callable[..., Any], batch: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``fn(*args)`` for every ``args`` of ``batch`` in a worker, in order."""
+    limit_worker_threads()
+    return [fn(*args) for args in batch]
+
+
+def batches(tasks: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """``tasks`` in lists of ``size`` (the last may be shorter), drawn lazily."""
+    iterator = iter(tasks)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def default_workers() -> int:
@@ -162,7 +178,11 @@ class DaskExecutor(Executor):
         workers: int | None = None,
         address: str | None = None,
         scratch: str | os.PathLike[str] | None = None,
+        batch_size: int = 4,
     ) -> None:
+        if batch_size < 1:
+            raise ScenarioError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
         try:
             import dask
             import distributed
@@ -198,26 +218,32 @@ class DaskExecutor(Executor):
     def imap_unordered(
         self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
     ) -> Iterator[Any]:
+        """As :meth:`Executor.imap_unordered`, with tasks sent in batches of ``batch_size``.
+
+        One Dask task per replication pays the scheduler's round trip and the pickling
+        of the scenario for every replication; a batch pays them once (the arguments of
+        a batch share the scenario, which pickle writes once).
+        """
         from distributed import as_completed
 
-        iterator = iter(tasks)
         window = 2 * self.workers
 
-        def submit(args: tuple[Any, ...]) -> Any:
-            return self.client.submit(call_in_worker, fn, args, pure=False)
+        def submit(batch: list[tuple[Any, ...]]) -> Any:
+            return self.client.submit(call_batch_in_worker, fn, batch, pure=False)
 
-        first = [submit(args) for _, args in zip(range(window), iterator, strict=False)]
+        pending = batches(tasks, self.batch_size)
+        first = [submit(batch) for _, batch in zip(range(window), pending, strict=False)]
         if not first:
             return
         running = as_completed(first)
         try:
             for future in running:
-                result = future.result()
+                results = future.result()
                 future.release()
-                for args in iterator:
-                    running.add(submit(args))
+                for batch in pending:
+                    running.add(submit(batch))
                     break
-                yield result
+                yield from results
         finally:
             for future in running.futures:
                 future.cancel()

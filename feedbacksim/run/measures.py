@@ -37,7 +37,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import wasserstein_distance
 
 from feedbacksim.analyzers.measured import (
     DRIFT_METRICS,
@@ -60,6 +59,10 @@ from feedbacksim.errors import ScenarioError
 if TYPE_CHECKING:
     from feedbacksim.core.agent import Agent
     from feedbacksim.core.simulation import Simulation
+from feedbacksim.core.lazy_import import lazy_function
+
+ks_2samp = lazy_function("scipy.stats", "ks_2samp")
+wasserstein_distance = lazy_function("scipy.stats", "wasserstein_distance")
 
 PROBE_SIZE = 64
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.analyzers.base import Analyzer, Finding, plain
 from feedbacksim.analyzers.statistics import wilson_interval
@@ -25,6 +24,12 @@ from feedbacksim.run.replication import EVIDENCE
 
 if TYPE_CHECKING:
     from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.core.lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from feedbacksim.analyzers.base import Finding
 from feedbacksim.core.seeding import replication_sequences
 from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
+from feedbacksim.run.batched import batch_tasks, batchable, run_batch
 from feedbacksim.run.executors import Executor, make_executor
 from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress
@@ -75,6 +76,18 @@ def replicate(
     return point, index, trace.to_arrays(), findings_to_json(findings)
 
 
+def replicate_batch(
+    data: dict[str, Any],
+    source: str | None,
+    point: int,
+    indices: list[int],
+    seeds: list[np.random.SeedSequence],
+) -> list[tuple[int, int, dict[str, np.ndarray], str]]:
+    """The batched task (the replication axis): :func:`replicate`'s result per replication."""
+    scenario = scenario_from_data(data, source)
+    return [(point, *done) for done in run_batch(scenario, indices, seeds)]
+
+
 def run_points(
     scenarios: Sequence[Scenario],
     replications: int,
@@ -106,9 +119,15 @@ def run_points(
     progress = progress or Progress()
     total = len(scenarios) * replications
     progress.start(total, total - len(todo))
-    tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
+    done: Iterator[tuple[int, int, dict[str, np.ndarray], str]]
+    if all(batchable(s) for s in scenarios):  # the replication axis: R replications at once
+        batches = batch_tasks(payloads, todo, seeds, executor.workers)
+        done = (r for b in executor.imap_unordered(replicate_batch, batches) for r in b)
+    else:
+        tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
+        done = executor.imap_unordered(replicate, tasks)
     try:
-        for point, index, arrays, found in executor.imap_unordered(replicate, tasks):
+        for point, index, arrays, found in done:
             if stores is not None:
                 stores[point].write(index, arrays, found)
             else:

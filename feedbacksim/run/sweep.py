@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.run.directory import manifest, write_json
@@ -36,6 +35,12 @@ from feedbacksim.scenario.sweep_block import (
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
+from feedbacksim.core.lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
 # The block's names are kept here too: ``feedbacksim.sweep`` (the old path of this module)
 # held them.

@@ -11,11 +11,19 @@ labels. What an estimator is comes from scikit-learn itself (``is_classifier``,
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
-from sklearn.base import is_classifier, is_clusterer, is_outlier_detector, is_regressor
-from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
+from feedbacksim.core.estimator import Regressor
+from feedbacksim.core.lazy_import import lazy_function
+
+# scikit-learn is imported when a scikit-learn model is judged, not to validate a scenario
+# whose models are the built-in array models (``validate`` stays fast).
+is_classifier = lazy_function("sklearn.base", "is_classifier")
+is_clusterer = lazy_function("sklearn.base", "is_clusterer")
+is_outlier_detector = lazy_function("sklearn.base", "is_outlier_detector")
+is_regressor = lazy_function("sklearn.base", "is_regressor")
+get_tags = lazy_function("sklearn.utils", "get_tags")
 
 if TYPE_CHECKING:
     from feedbacksim.core.registry import Component
@@ -31,7 +39,9 @@ NEEDS = {
 def final_estimator(model: Any) -> tuple[Any, str]:
     """The step of ``model`` that predicts (a Pipeline's last step, recursively) and how to name it."""
     where = ""
-    while isinstance(model, Pipeline):
+    # A Pipeline exists only once scikit-learn's pipeline module has been imported.
+    pipeline = sys.modules.get("sklearn.pipeline")
+    while pipeline is not None and isinstance(model, pipeline.Pipeline):
         model = model.steps[-1][1]
         where = "the last step of the Pipeline, "
     return model, where
@@ -67,6 +77,8 @@ def serves(need: str, estimator: Any) -> bool:
     """Whether ``estimator`` (a fitted or unfitted instance) meets the declared ``need``."""
     if estimator is None or estimator == "passthrough":
         return False
+    if isinstance(estimator, Regressor):  # a built-in array model: a regressor by definition
+        return need in ("regressor", "scorer")
     classifier = is_classifier(estimator) and hasattr(estimator, "predict_proba")
     if need == "classifier":
         return classifier

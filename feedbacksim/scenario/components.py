@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
-from sklearn.base import BaseEstimator
-
-import feedbacksim.analyzers  # noqa: F401  (registers built-in analyzers)
-import feedbacksim.core.gates  # noqa: F401  (registers built-in deployment gates)
-import feedbacksim.core.group_policies  # noqa: F401  (registers per-group threshold policies)
-import feedbacksim.core.policies  # noqa: F401  (registers built-in policies)
-import feedbacksim.models  # noqa: F401  (registers built-in models)
-import feedbacksim.worlds  # noqa: F401  (registers built-in worlds)
 from feedbacksim.analyzers.base import Analyzer
 from feedbacksim.analyzers.monitors import build_monitors
 from feedbacksim.core.agent import Agent
@@ -33,6 +26,12 @@ from feedbacksim.scenario.schema import AgentSpec, ScenarioSpec
 
 class ComponentNotAllowed(ValueError):
     """A dotted path that a scenario may not import."""
+
+
+def _is_estimator(value: Any) -> bool:
+    """Whether ``value`` is a scikit-learn estimator (scikit-learn imported only if loaded)."""
+    base = sys.modules.get("sklearn.base")
+    return base is not None and isinstance(value, base.BaseEstimator)
 
 
 def resolve_model(kind: str, plugins: list[str]) -> Component:
@@ -60,6 +59,8 @@ def resolve_model(kind: str, plugins: list[str]) -> Component:
             f"model {kind!r}: module {module_name!r} is not allowed; list it under 'plugins:' "
             f"(or pass --plugin {module_name}) to import it"
         )
+    from sklearn.base import BaseEstimator
+
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
@@ -102,7 +103,7 @@ def estimator_params(params: Any, plugins: list[str]) -> Any:
     if isinstance(params, list):
         items = [estimator_params(v, plugins) for v in params]
         step = len(items) in (2, 3) and isinstance(items[0], str)
-        if step and (isinstance(items[1], BaseEstimator) or items[1] in ("drop", "passthrough")):
+        if step and (_is_estimator(items[1]) or items[1] in ("drop", "passthrough")):
             return tuple(items)
         return items
     return params

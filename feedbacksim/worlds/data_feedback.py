@@ -26,11 +26,13 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import norm
 
 from feedbacksim.core.cases import Batch, Observations
 from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.registry import register
+
+stats = lazy_module("scipy.stats")
 
 
 def bayes_bias(positive_rate: float, separation: float) -> float:
@@ -42,7 +44,7 @@ def bayes_bias(positive_rate: float, separation: float) -> float:
     p, s = positive_rate, separation
     with np.errstate(over="ignore"):  # a vanishing separation: t = -+inf, all one class
         t = -np.log(p / (1.0 - p)) / s
-    predicted = p * norm.sf(t - s / 2) + (1.0 - p) * norm.sf(t + s / 2)
+    predicted = p * stats.norm.sf(t - s / 2) + (1.0 - p) * stats.norm.sf(t + s / 2)
     return float(predicted - p)
 
 

@@ -27,12 +27,14 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy import stats
 
 from feedbacksim.core.cases import Batch, Decision, Observations
 from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.policies import Policy
 from feedbacksim.core.registry import register
+
+stats = lazy_module("scipy.stats")
 
 # Mean units a day: from a slow seller (a few a year) up to what a Poisson draw can hold;
 # a level of 0 or a subnormal one makes the forecast ratio (forecast / expected) overflow.

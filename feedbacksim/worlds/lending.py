@@ -33,13 +33,16 @@ from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
-from scipy.special import expit, ndtri
-from sklearn.metrics import roc_auc_score
 
 from feedbacksim.core.agent import AgentView
 from feedbacksim.core.cases import Batch, Observations
 from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_function
+from feedbacksim.core.quality import auc as roc_auc
 from feedbacksim.core.registry import register
+
+expit = lazy_function("scipy.special", "expit")
+ndtri = lazy_function("scipy.special", "ndtri")
 
 Positive = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -380,5 +383,5 @@ class LendingWorld(Environment):
         for g in range(self.n_groups):
             mine = groups == g
             if np.unique(repaid[mine]).shape[0] == 2:
-                auc[g] = roc_auc_score(repaid[mine], scores[mine])
+                auc[g] = roc_auc(repaid[mine], scores[mine])
         self.record("group_auc", auc)

@@ -27,12 +27,14 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy.special import logit
 
+from feedbacksim.core.lazy_import import lazy_function
 from feedbacksim.core.registry import register
 from feedbacksim.data.fico_tables import GROUPS, FicoTables, load_fico
 from feedbacksim.worlds.fico_impact import DelayedImpact
 from feedbacksim.worlds.lending import QUANTILES, LendingWorld
+
+logit = lazy_function("scipy.special", "logit")
 
 LOG_ODDS_LIMIT = 6.0  # repayment rates in the tables lie in [0.003, 0.997]: |logit| < 6
 

@@ -33,11 +33,11 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from sklearn.base import BaseEstimator, RegressorMixin
 
 from feedbacksim.core.agent import AgentView
 from feedbacksim.core.cases import Batch, Decision, Observations
 from feedbacksim.core.environment import Environment
+from feedbacksim.core.estimator import Regressor
 from feedbacksim.core.policies import Policy
 from feedbacksim.core.registry import register
 
@@ -57,7 +57,7 @@ class SetValuePolicy(Policy):
 
 
 @register("model", "repricer")
-class RepricingRule(RegressorMixin, BaseEstimator):
+class RepricingRule(Regressor):
     """A repricing rule: the competitor's price (first feature) times ``factor``.
 
     It does not learn (``fit`` keeps the rule). ``max_price``, when set, is a guardrail

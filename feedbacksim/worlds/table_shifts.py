@@ -39,11 +39,17 @@ Shift kinds (a table world applies them in the order written):
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from feedbacksim.core.lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 

@@ -35,15 +35,14 @@ import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
-from scipy.special import logit
 
 from feedbacksim.core.cases import Batch, Observations
 from feedbacksim.core.environment import Environment
+from feedbacksim.core.lazy_import import lazy_function, lazy_module
 from feedbacksim.core.quality import weighted_auc
 from feedbacksim.core.registry import register
 from feedbacksim.worlds.table_shifts import (
@@ -53,6 +52,12 @@ from feedbacksim.worlds.table_shifts import (
     parse_shifts,
     strategic_move,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported on first use: start-up stays light
+logit = lazy_function("scipy.special", "logit")
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 DELAYS = ("exponential", "uniform")

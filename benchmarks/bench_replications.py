@@ -1,0 +1,113 @@
+"""The replication axis: policing at R replications x T days, beside a vectorized numpy reference.
+
+Run: ``python benchmarks/bench_replications.py [--shapes 1000x2000 1000x100]
+[--serial-sample 20]``. For each shape, CPU seconds (``time.process_time``) of:
+
+* ``numpy``: the reference, the same urn written by hand in numpy vectorized over
+  replications (one Generator for all, Bernoulli discovery, one patrol drawn by inverse
+  CDF, daily count update) recording the same 6 metrics x 2 regions into (T, R, 2) arrays;
+* ``kernel``: ``policing_batch.run_batch`` in batches of ``MAX_BATCH`` (the simulation
+  alone: the replications' own streams, the recorded traces, the event logs);
+* ``run``: ``Scenario.run`` of the shipped scenario at that shape, serial executor, in
+  memory: the batched path with every replication analyzed (the runaway analyzer);
+* ``serial``: the per-replication path (one Simulation each) on ``--serial-sample``
+  replications, scaled to R: what the same run cost before the replication axis.
+
+The load average is printed; on a shared machine (load above the number of cores) the
+ratios hold better than the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import feedbacksim
+from feedbacksim.core.seeding import replication_sequences
+from feedbacksim.run import runner
+from feedbacksim.run.batched import MAX_BATCH
+from feedbacksim.worlds.policing_batch import run_batch
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "predictive_policing.yaml"
+
+
+def numpy_reference(replications: int, days: int, seed: int) -> np.ndarray:
+    """The urn vectorized over replications by hand; returns region 0's final share."""
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.6, 0.4])
+    counts = np.ones((replications, 2))
+    rows = np.arange(replications)
+    recorded = {m: np.empty((days, replications, 2)) for m in range(6)}
+    share_true = rates / rates.sum()
+    for t in range(days):
+        p = counts / counts.sum(axis=1, keepdims=True)
+        chosen = (rng.random(replications) * 1.0 >= p[:, 0]).astype(np.int64)
+        actions = np.zeros((replications, 2))
+        actions[rows, chosen] = 1.0
+        incidents = (rng.random((replications, 2)) < rates).astype(float)
+        discovered = actions * incidents
+        counts += discovered
+        recorded[0][t] = p
+        recorded[1][t] = actions
+        recorded[2][t] = share_true
+        recorded[3][t] = discovered
+        recorded[4][t] = incidents - discovered
+        recorded[5][t] = rates
+    return counts[:, 0] / counts.sum(axis=1)
+
+
+def kernel(scenario: feedbacksim.Scenario, replications: int, seed: int) -> None:
+    seeds = replication_sequences(seed, replications)
+    for start in range(0, replications, MAX_BATCH):
+        chunk = list(range(start, min(replications, start + MAX_BATCH)))
+        run_batch(scenario.spec, [seeds[i] for i in chunk], chunk)
+
+
+def cpu(fn, *args, **kwargs) -> float:
+    started = time.process_time()
+    fn(*args, **kwargs)
+    return time.process_time() - started
+
+
+def serial_run(scenario: feedbacksim.Scenario, replications: int) -> None:
+    batchable = runner.batchable
+    runner.batchable = lambda scenario: False
+    try:
+        scenario.run(replications=replications, seed=7, executor="serial")
+    finally:
+        runner.batchable = batchable
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", nargs="+", default=["1000x2000", "1000x100"])
+    parser.add_argument("--serial-sample", type=int, default=20)
+    args = parser.parse_args()
+    base = feedbacksim.load(SCENARIO)
+    base.with_overrides({"horizon": 5}).run(replications=2, executor="serial")  # warm imports
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"policing (2 regions, proportional, daily retrain), CPU seconds; load average {load}")
+    print(
+        f"{'R x T':>10} {'numpy':>7} {'kernel':>7} {'kernel/numpy':>12} {'run':>7} "
+        f"{'serial (scaled)':>15} {'serial/run':>10}"
+    )
+    for shape in args.shapes:
+        r, days = (int(x) for x in shape.split("x"))
+        scenario = base.with_overrides({"horizon": days})
+        reference = cpu(numpy_reference, r, days, 1)
+        ours = cpu(kernel, scenario, r, 7)
+        run = cpu(scenario.run, r, 7, executor="serial")
+        sample = min(r, args.serial_sample)
+        serial = cpu(serial_run, scenario, sample) * r / sample
+        print(
+            f"{shape:>10} {reference:>7.2f} {ours:>7.2f} {ours / reference:>12.2f} {run:>7.2f} "
+            f"{serial:>15.2f} {serial / run:>10.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The replication axis: scenarios whose every component supports it run R replications at once.
+
+The runner asks :func:`batchable`; when it holds for every scenario of a run, replications
+are sent to the executor in batches (a few per worker) and each batch is advanced
+together by its world's batched kernel (:data:`KERNELS`: policing and bandit), whose
+replication i is bit-identical to replication i of the serial path. Each replication is
+then analyzed on its own trace with fresh analyzers, exactly as the serial task does, so
+findings, stored files and Results are the same whichever path ran.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from feedbacksim.run.store import findings_to_json
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from feedbacksim.scenario.scenario import Scenario
+
+#: The most replications one batch holds.
+MAX_BATCH = 256
+#: The most memory (bytes) the replications advanced together hold: (R, T, regions)
+#: floats per metric; a batch that would hold more is advanced in parts.
+MEMORY_BUDGET = 64 * 2**20
+#: World kind -> the module of its batched kernel.
+KERNELS = {
+    "policing": "feedbacksim.worlds.policing_batch",
+    "bandit": "feedbacksim.worlds.bandit_batch",
+}
+
+
+def kernel(spec: Any) -> Any:
+    """The batched kernel module of the scenario's world (``supports``, ``run_batch``), if any."""
+    import importlib
+
+    name = KERNELS.get(spec.environment.kind)
+    return importlib.import_module(name) if name is not None else None
+
+
+def batchable(scenario: Scenario) -> bool:
+    """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it).
+
+    The kernels reproduce one agent that updates its model incrementally on every row
+    every whole number of days from day 0, with nothing else drawing from its stream or
+    changing what it deploys; the world's kernel checks its own world, model and policy.
+    """
+    spec = scenario.spec
+    if len(spec.agents) != 1 or spec.stop_when is not None:
+        return False
+    agent = spec.agents[0]
+    every = agent.retrain.every
+    if not (
+        agent.gate is None
+        and agent.pretrain.samples == 0
+        and agent.data.window == "all"
+        and agent.retrain.mode in ("auto", "incremental")
+        and agent.retrain.after_rows is None
+        and every is not None
+        and every >= 1
+        and float(every).is_integer()
+    ):
+        return False
+    module = kernel(spec)
+    if module is None or not module.supports(spec):
+        return False
+    return not any(
+        a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
+    )
+
+
+def batch_tasks(
+    payloads: Sequence[tuple[dict[str, Any], str | None]],
+    todo: Sequence[tuple[int, int]],
+    seeds: Sequence[np.random.SeedSequence],
+    workers: int,
+) -> Iterator[tuple[Any, ...]]:
+    """Arguments of ``runner.replicate_batch``: each point's replications split into batches.
+
+    A batch holds at most :data:`MAX_BATCH` replications, and each point is cut into at
+    least two batches per worker when it has enough replications, so that workers share
+    the load and progress moves.
+    """
+    by_point: dict[int, list[int]] = {}
+    for point, index in todo:
+        by_point.setdefault(point, []).append(index)
+    for point, indices in by_point.items():
+        size = max(1, min(MAX_BATCH, math.ceil(len(indices) / (2 * max(1, workers)))))
+        for start in range(0, len(indices), size):
+            chunk = indices[start : start + size]
+            yield (*payloads[point], point, chunk, [seeds[i] for i in chunk])
+
+
+def run_batch(
+    scenario: Scenario, indices: list[int], seeds: list[np.random.SeedSequence]
+) -> list[tuple[int, dict[str, np.ndarray], str]]:
+    """``(index, trace arrays, findings JSON)`` of replications ``indices``, advanced together."""
+    from feedbacksim.run.replication import replication_evidence, run_analyzers
+
+    world = kernel(scenario.spec)
+    # Long horizons: advance the batch in parts that fit in MEMORY_BUDGET bytes.
+    part = max(1, MEMORY_BUDGET // world.bytes_per_replication(scenario.spec))
+    out = []
+    for start in range(0, len(indices), part):
+        chunk = indices[start : start + part]
+        traces = world.run_batch(scenario.spec, seeds[start : start + part], chunk)
+        for index, trace in zip(chunk, traces, strict=True):
+            # The batched models are usable from day 0 (prior counts), as the serial agent's
+            # ``fitted`` says at the end of its run.
+            deployed = trace.metadata["deployed"] = {a.name: True for a in scenario.spec.agents}
+            findings = run_analyzers(scenario.analyzers(), trace, None, index)
+            findings.append(replication_evidence(trace, deployed, index))
+            out.append((index, trace.to_arrays(), findings_to_json(findings)))
+        del traces
+    return out

@@ -1,0 +1,83 @@
+"""The streamed metrics table: Parquet equals the frame the traces give, one row group each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import feedbacksim
+from feedbacksim.core.trace import Recorder
+from feedbacksim.run.exports import trace_table, write_csv, write_metrics, write_parquet
+
+
+def _trace(seed: int, days: int):
+    rng = np.random.default_rng(seed)
+    recorder = Recorder()
+    recorder.declare("share", ("0", "1"))
+    recorder.declare("total", ("all",))
+    for t in range(days):
+        recorder.record("share", float(t), rng.random(2))
+        recorder.record("total", float(t), rng.random())
+    return recorder.trace()
+
+
+def _old_frame(traces) -> pd.DataFrame:
+    """The whole-run frame the metrics file used to be written from."""
+    frames = []
+    for i, trace in enumerate(traces):
+        frame = trace.to_frame()
+        frame.insert(0, "replication", i)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_streamed_parquet_equals_the_whole_run_frame(tmp_path):
+    traces = [_trace(seed, days) for seed, days in [(1, 30), (2, 0), (3, 17)]]
+    path = write_parquet(iter(traces), tmp_path / "metrics.parquet")
+    read = pd.read_parquet(path)
+    # Same values exactly; string columns may read back as pandas' string dtype, not object.
+    pd.testing.assert_frame_equal(read, _old_frame(traces), check_exact=True, check_dtype=False)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 3  # one per replication
+    assert not list(tmp_path.glob(".metrics*"))
+
+
+def test_trace_table_keeps_group_order_per_metric():
+    trace = _trace(5, 4)
+    table = trace_table(trace, 7).to_pandas()
+    assert table["replication"].unique().tolist() == [7]
+    assert table["group"].tolist() == ["0", "1"] * 4 + ["all"] * 4
+    assert table["metric"].tolist() == ["share"] * 8 + ["total"] * 4
+    assert table["value"].to_numpy()[:2].tolist() == trace["share"].values[0].tolist()
+
+
+def test_csv_matches_parquet_and_a_failed_write_leaves_nothing(tmp_path):
+    traces = [_trace(9, 12), _trace(10, 12)]
+    write_csv(iter(traces), tmp_path / "metrics.csv")
+    csv = pd.read_csv(tmp_path / "metrics.csv", keep_default_na=False, dtype={"group": str})
+    # Whole times read back from CSV as integers: compare values, not dtypes.
+    old = _old_frame(traces)
+    pd.testing.assert_frame_equal(csv, old, check_exact=False, rtol=1e-9, check_dtype=False)
+
+    def broken():
+        yield traces[0]
+        raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError):
+        write_parquet(broken(), tmp_path / "other.parquet")
+    assert not (tmp_path / "other.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_run_directory_writes_parquet_and_csv_only_on_request(policing_path, tmp_path):
+    scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 40})
+    results = scenario.run(replications=2, seed=3, executor="serial")
+    written = write_metrics(results, tmp_path)
+    assert [p.name for p in written] == ["metrics.parquet"]
+    assert not (tmp_path / "metrics.csv").exists()
+    read = pd.read_parquet(tmp_path / "metrics.parquet")
+    old = _old_frame([results.trace(0), results.trace(1)])
+    pd.testing.assert_frame_equal(read, old, check_exact=True, check_dtype=False)
+    write_metrics(results, tmp_path, csv=True)
+    assert (tmp_path / "metrics.csv").is_file()
