@@ -66,7 +66,7 @@ def test_run_is_logged_with_params_metrics_tags_and_artifacts(store, logged_run)
     assert sorted(m.step for m in history) == [0, 1, 2]
     import pandas as pd
 
-    frame = pd.read_csv(out / "metrics.csv", dtype={"group": str})
+    frame = pd.read_parquet(out / "metrics.parquet")
     series = frame[(frame.metric == "patrol_share") & (frame.group == "0")]
     last = series[series.time == series.time.max()]
     assert len(last) == 3
