@@ -34,7 +34,14 @@ from feedbacksim.core.trace import Trace
 from feedbacksim.testing import ci_settings, environment_params
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-FILES = sorted(SCENARIOS.glob("*.yaml"))
+# The tabular world fits the team's own Pipeline at every retrain (gradient boosting on the
+# credit table costs seconds a replication); its laws are tested in test_world_tabular.py,
+# and here it would spend this module's whole budget.
+FILES = [
+    path
+    for path in sorted(SCENARIOS.glob("*.yaml"))
+    if feedbacksim.load(path).spec.environment.kind != "tabular"
+]
 HORIZON = 30
 # About 600 runs per property in total, between 10 and 40 per scenario file.
 EXAMPLES = int(
