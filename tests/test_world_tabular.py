@@ -239,6 +239,20 @@ def test_invalid_table_parameters_are_scenario_problems(tmp_path):
         feedbacksim.load(path)
 
 
+def test_a_feature_named_twice_is_a_scenario_problem(tmp_path):
+    # Found by the document fuzz: a repeated column made a frame with duplicate columns and
+    # crashed the load.
+    text = (SCENARIOS / "monitoring.yaml").read_text()
+    path = tmp_path / "twice.yaml"
+    twice = text.replace(
+        "features: [checking_status,", "features: [checking_status, checking_status,", 1
+    )
+    assert twice != text
+    path.write_text(twice)
+    with pytest.raises(ScenarioError, match="named more than once"):
+        feedbacksim.load(path)
+
+
 class Doubler(TransformerMixin, BaseEstimator):
     """A custom transformer: skops does not trust it by default."""
 

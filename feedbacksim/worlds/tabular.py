@@ -218,6 +218,9 @@ class TabularWorld(Environment):
             raise ValueError(f"time_column {self.time_column!r} is not in the table: {columns}")
         skip = {self.label, self.group, self.time_column}
         features = self.features or [c for c in columns if c not in skip]
+        repeated = sorted({c for c in features if features.count(c) > 1})
+        if repeated:
+            raise ValueError(f"feature columns named more than once: {repeated}")
         missing = [c for c in features if c not in columns]
         if missing:
             raise ValueError(f"feature columns not in the table: {missing}")
