@@ -76,3 +76,11 @@ def test_smooth_monotone_departures_are_detected(shape):
     )
     assert findings[0].failed
     assert findings[0].evidence["p_value"] < 1e-4
+
+
+def test_a_constant_metric_with_nothing_to_scale_by_is_inconclusive_not_a_crash():
+    # No declared scale, a zero reference and no noise: a relative tolerance has no unit.
+    t = trace(series("m", np.zeros(200)))
+    findings = RunawayAnalyzer(metric="m", reference=0.0, tolerance={"relative": 0.1}).analyze(t)
+    assert [f.inconclusive for f in findings] == [True]
+    assert not findings[0].failed and "could not be judged" in findings[0].message

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from feedbacksim.analyzers.base import Analyzer, FailIf, Finding, Severity
 from feedbacksim.analyzers.scales import (
+    NoScale,
     RelativeTolerance,
     ResolvedTolerance,
     Scale,
@@ -123,14 +124,27 @@ class RunawayAnalyzer(Analyzer):
     def analyze(self, trace: Trace) -> list[Finding]:
         times, groups, distance = distance_from_reference(trace, self.metric, self.reference)
         window = self.window or max(MIN_WINDOW, distance.shape[0] // 5)
-        tolerance = resolve_tolerance(
-            self.tolerance,
-            trace,
-            self.metric,
-            self.scale,
-            reference_values(trace, self.metric, self.reference),
-            trace[self.metric].values,
-        )
+        try:
+            tolerance = resolve_tolerance(
+                self.tolerance,
+                trace,
+                self.metric,
+                self.scale,
+                reference_values(trace, self.metric, self.reference),
+                trace[self.metric].values,
+            )
+        except NoScale as exc:
+            return [
+                self.finding(
+                    failed=False,
+                    metric=self.metric,
+                    group=group,
+                    message=f"Runaway could not be judged: {exc}.",
+                    evidence={"status": "no scale"},
+                    inconclusive=True,
+                )
+                for group in groups
+            ]
         return [
             self._analyze_group(times, distance[:, g], group, window, tolerance)
             for g, group in enumerate(groups)

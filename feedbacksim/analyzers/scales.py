@@ -111,6 +111,11 @@ def noise_scale(values: np.ndarray) -> float:
     return float(MAD_TO_SD * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
 
 
+class NoScale(ValueError):
+    """A metric with nothing to scale a relative tolerance by: no declared scale, a zero
+    reference and no noise (a constant metric). Its verdict is inconclusive, not a crash."""
+
+
 def resolve_scale(
     trace: Trace,
     metric: str,
@@ -142,7 +147,7 @@ def resolve_scale(
     noise = noise_scale(values)
     if noise > 0:
         return noise, f"the noise SD of {metric} estimated from the trace"
-    raise ValueError(
+    raise NoScale(
         f"{metric!r} has no scale to judge a relative tolerance by (no declared scale, a "
         "zero reference and no noise): write tolerance: {absolute: ..., unit: ...}"
     )
