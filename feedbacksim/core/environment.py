@@ -12,7 +12,7 @@ implements :meth:`start`, which declares the metrics' groups and starts its proc
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -28,6 +28,21 @@ if TYPE_CHECKING:
 
 
 MAX_ARRAY_CELLS = 50_000_000  # about 400 MB of float64 in one world array
+
+
+def step_every_unit(step: Callable[[], None], horizon: float) -> None:
+    """Call ``step()`` at times 0, 1, 2, ... before ``horizon`` on a clock of its own: one
+    simpy event per time unit, as ``Environment.every(1.0, step)`` does in a replication
+    (the replication-axis kernels advance every replication in each call)."""
+    clock = simpy.Environment()
+
+    def loop() -> Generator[simpy.Event, Any, None]:
+        while True:
+            step()
+            yield clock.timeout(1.0)
+
+    clock.process(loop())
+    clock.run(until=horizon)
 
 
 class Environment:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import simpy
 
+from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
 from feedbacksim.worlds.bandit import BanditWorld
@@ -110,15 +110,7 @@ def run_batch(
         regrets[:, t, 0] = regret
         state["day"] = t + 1
 
-    clock = simpy.Environment()
-
-    def loop() -> Any:
-        while True:
-            step()  # one simpy event per round advances every replication
-            yield clock.timeout(1.0)
-
-    clock.process(loop())
-    clock.run(until=spec.horizon)
+    step_every_unit(step, spec.horizon)  # one simpy event per round advances every replication
 
     times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
