@@ -32,7 +32,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def pool():
-    with ProcessExecutor(2) as executor:
+    with ProcessExecutor(2, startup_seconds=0.0) as executor:  # always the pool
         yield executor
 
 

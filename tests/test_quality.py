@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import ks_2samp
+from scipy.stats import ks_2samp, rankdata
 from sklearn import metrics
 
-from feedbacksim.core.quality import EPS, auc, log_loss, model_quality
+from feedbacksim.core.quality import EPS, auc, average_ranks, log_loss, model_quality
 from feedbacksim.run.measures import ks_statistic
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 500])
+def test_average_ranks_equal_scipy_rankdata(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for values in (rng.standard_normal(n), rng.integers(0, 3, n).astype(float), np.zeros(n)):
+        assert np.array_equal(average_ranks(values), rankdata(values))
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 from scipy import ndimage, signal, stats
 
 from feedbacksim.analyzers import statistics as st
@@ -24,6 +26,7 @@ from feedbacksim.analyzers.statistics import (
     theil_sen,
     theil_sen_slope,
     trend_test,
+    upward_trend_possible,
     wilson_interval,
 )
 
@@ -228,6 +231,52 @@ def test_mann_kendall_ar1_false_alarms_unchanged_by_slope_selection(monkeypatch)
     exact = np.array([mann_kendall_ar1(y, alpha=0.05).p_value for y in ys[:20]])
     np.testing.assert_allclose(selected[:20], exact, rtol=1e-6)
     assert np.mean(selected < 0.05) <= 0.08
+
+
+@pytest.mark.parametrize("n", [2, 3, 40, 400, 1000, 1001, 2500])
+@pytest.mark.parametrize("kind", ["continuous", "ties", "constant"])
+def test_kendall_s_matches_scipy_kendalltau(n: int, kind: str) -> None:
+    # Both paths: all pairs up to 1,000 points, merge sort beyond.
+    rng = np.random.default_rng(n)
+    y = {
+        "continuous": np.cumsum(rng.standard_normal(n)),
+        "ties": rng.integers(0, 4, n).astype(float),
+        "constant": np.full(n, 2.5),
+    }[kind]
+    _, counts = np.unique(y, return_counts=True)
+    n0, tied = n * (n - 1) // 2, int(np.sum(counts * (counts - 1) // 2))
+    tau = stats.kendalltau(np.arange(n), y)[0]
+    expected = 0 if tied == n0 else tau * np.sqrt(n0 * (n0 - tied))
+    assert st._kendall_s(y) == pytest.approx(expected, abs=1e-6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=hs.integers(0, 2**32 - 1),
+    n=hs.integers(3, 120),
+    drift=hs.floats(-0.3, 0.3),
+    phi=hs.floats(0.0, 0.95),
+    decimals=hs.sampled_from([None, 0, 1]),
+    alpha=hs.sampled_from([0.5, 0.05, 0.01, 0.001]),
+)
+def test_the_screen_never_drops_a_trend_the_corrected_test_finds(
+    seed: int, n: int, drift: float, phi: float, decimals: int | None, alpha: float
+) -> None:
+    # upward_trend_possible is the runaway analyzer's shortcut past mann_kendall_ar1; it
+    # may say "maybe" wrongly, never "no" wrongly.
+    rng = np.random.default_rng(seed)
+    y = signal.lfilter([1.0], [1.0, -phi], rng.standard_normal(n)) + drift * np.arange(n)
+    if decimals is not None:
+        y = np.round(y, decimals)
+    if mann_kendall_ar1(y, alpha=alpha).significant_up:
+        assert upward_trend_possible(y, alpha)
+
+
+def test_the_screen_says_no_to_falling_flat_and_short_series() -> None:
+    assert not upward_trend_possible(-np.arange(50.0), 0.05)
+    assert not upward_trend_possible(np.ones(50), 0.05)
+    assert not upward_trend_possible([1.0, 2.0], 0.05)
+    assert upward_trend_possible(np.arange(50.0), 0.05)
 
 
 # --------------------------------------------------------------------------------------

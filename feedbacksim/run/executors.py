@@ -87,10 +87,18 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+#: CPU seconds a local pool's worker costs to start: spawn a Python and import numpy,
+#: simpy, pydantic and feedbacksim (measured 0.7-1.0 s each on the 2-core machine of
+#: ``benchmarks/bench_parallel.py``).
+POOL_STARTUP_SECONDS = 0.8
+
+
 class Executor(ABC):
     """Maps a function over argument tuples, yielding results as they complete."""
 
     name: str = ""
+    #: CPU seconds each worker costs before its first task (0: already running, or none).
+    startup_seconds: float = 0.0
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -132,11 +140,15 @@ class ProcessExecutor(Executor):
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, startup_seconds: float = POOL_STARTUP_SECONDS
+    ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         super().__init__(workers or default_workers())
+        # Workers are spawned at the first task, so a pool that gets none costs nothing.
+        self.startup_seconds = startup_seconds
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
         )

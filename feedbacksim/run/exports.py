@@ -44,6 +44,30 @@ def metrics_schema() -> pa.Schema:
     )
 
 
+def _numeric(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """An Arrow array over ``values``' own buffer (``kind`` matches its dtype).
+
+    ``pa.array`` would do, but its first call imports pandas (about 0.5 s of CPU) to ask
+    whether the input is a pandas object.
+    """
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(kind, values.shape[0], [None, pa.py_buffer(values)])
+
+
+def _strings(names: list[str]) -> pa.Array:
+    """An Arrow string array of ``names`` built from its UTF-8 bytes and offsets (no pandas)."""
+    import pyarrow as pa
+
+    encoded = [name.encode() for name in names]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.StringArray.from_buffers(
+        len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
+    )
+
+
 def trace_table(trace: Trace, replication: int) -> pa.Table:
     """One replication's rows as an Arrow table, in :meth:`Trace.to_frame`'s row order."""
     import pyarrow as pa
@@ -65,14 +89,18 @@ def trace_table(trace: Trace, replication: int) -> pa.Table:
 
     time = joined(times, float)
     # Strings are decoded inside Arrow from small dictionaries: no Python object per row.
-    metric = pa.DictionaryArray.from_arrays(joined(metric_codes, np.int32), pa.array(names))
-    group = pa.DictionaryArray.from_arrays(joined(group_codes, np.int32), pa.array(groups))
+    metric = pa.DictionaryArray.from_arrays(
+        _numeric(joined(metric_codes, np.int32), pa.int32()), _strings(names)
+    )
+    group = pa.DictionaryArray.from_arrays(
+        _numeric(joined(group_codes, np.int32), pa.int32()), _strings(groups)
+    )
     columns = [
-        pa.array(np.full(time.shape[0], replication, dtype=np.int64)),
-        pa.array(time),
+        _numeric(np.full(time.shape[0], replication, dtype=np.int64), pa.int64()),
+        _numeric(time.astype(float, copy=False), pa.float64()),
         metric.cast(pa.string()),
         group.cast(pa.string()),
-        pa.array(joined(values, float)),
+        _numeric(joined(values, float).astype(float, copy=False), pa.float64()),
     ]
     return pa.Table.from_arrays(columns, schema=metrics_schema())
 

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,12 @@ def scenario_from_data(data: dict[str, Any], source: str | None) -> Scenario:
     return scenario
 
 
+#: Bytes of trace arrays a run with a directory also keeps in memory, so that writing its
+#: exports and report does not read them back from disk; beyond it traces are read from
+#: the directory one at a time, and memory stays flat in the horizon.
+HOLD_STORED_BYTES = 32 * 2**20
+
+
 def replicate(
     data: dict[str, Any], source: str | None, point: int, index: int, seed: np.random.SeedSequence
 ) -> tuple[int, int, dict[str, np.ndarray], str]:
@@ -86,6 +92,39 @@ def replicate_batch(
     """The batched task (the replication axis): :func:`replicate`'s result per replication."""
     scenario = scenario_from_data(data, source)
     return [(point, *done) for done in run_batch(scenario, indices, seeds)]
+
+
+def run_batches(
+    executor: Executor, batches: Iterable[tuple[Any, ...]]
+) -> Iterator[list[tuple[int, int, dict[str, np.ndarray], str]]]:
+    """:func:`replicate_batch` of every batch; a pool's workers start only when they pay.
+
+    Replications on the replication axis are cheap, and spawning a worker costs about a
+    second of CPU (``executor.startup_seconds``). With such an executor the first batch
+    runs here, timed; if the other batches at that pace would cost less than the workers'
+    start (``w`` workers finish ``left`` seconds of work in ``startup + left / w``, which
+    beats ``left`` here only when ``left > startup * w / (w - 1)``), they run here too, and
+    the pool is never started. A replication's numbers do not depend on where it ran.
+    """
+    pending = iter(batches)
+    workers = executor.workers
+    if executor.startup_seconds <= 0 or workers < 2:
+        yield from executor.imap_unordered(replicate_batch, pending)
+        return
+    first = next(pending, None)
+    if first is None:
+        return
+    started = time.process_time()
+    result = replicate_batch(*first)
+    per_replication = (time.process_time() - started) / max(1, len(first[3]))
+    yield result
+    rest = list(pending)
+    left = per_replication * sum(len(batch[3]) for batch in rest)
+    if left <= executor.startup_seconds * workers / (workers - 1):
+        for batch in rest:
+            yield replicate_batch(*batch)
+    else:
+        yield from executor.imap_unordered(replicate_batch, rest)
 
 
 def run_points(
@@ -122,18 +161,22 @@ def run_points(
     done: Iterator[tuple[int, int, dict[str, np.ndarray], str]]
     if all(batchable(s) for s in scenarios):  # the replication axis: R replications at once
         batches = batch_tasks(payloads, todo, seeds, executor.workers)
-        done = (r for b in executor.imap_unordered(replicate_batch, batches) for r in b)
+        done = (r for b in run_batches(executor, batches) for r in b)
     else:
         tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
         done = executor.imap_unordered(replicate, tasks)
+    held_bytes = 0  # traces written to a store and also kept in memory
     try:
         for point, index, arrays, found in done:
+            findings[point][index] = findings_from_json(found)
             if stores is not None:
                 stores[point].write(index, arrays, found)
-            else:
-                findings[point][index] = findings_from_json(found)
-                if keep_traces:
+                size = sum(a.nbytes for a in arrays.values())
+                if keep_traces and held_bytes + size <= HOLD_STORED_BYTES:
                     traces[point][index] = Trace.from_arrays(arrays)
+                    held_bytes += size
+            elif keep_traces:
+                traces[point][index] = Trace.from_arrays(arrays)
             progress.advance()
     finally:
         progress.finish()
@@ -142,8 +185,14 @@ def run_points(
     out = []
     for point, scenario in enumerate(scenarios):
         if stores is not None:
-            point_traces: Sequence[Trace] = stores[point].traces(replications)
-            point_findings = stores[point].all_findings(replications)
+            point_traces: Sequence[Trace] = stores[point].traces(replications, traces[point])
+            point_findings = [
+                f
+                for i in range(replications)
+                for f in (
+                    findings[point][i] if i in findings[point] else stores[point].load_findings(i)
+                )
+            ]
         else:
             point_traces = (
                 [traces[point][i] for i in range(replications)]

@@ -143,17 +143,27 @@ class ReplicationStore:
             out.extend(self.load_findings(index))
         return out
 
-    def traces(self, replications: int) -> StoredTraces:
-        """A lazy sequence over the traces of replications ``0..replications-1``."""
-        return StoredTraces(self, replications)
+    def traces(self, replications: int, held: Mapping[int, Trace] | None = None) -> StoredTraces:
+        """A lazy sequence over the traces of replications ``0..replications-1``.
+
+        ``held``: traces already in memory (the ones this process just wrote), by index.
+        """
+        return StoredTraces(self, replications, held)
 
 
 class StoredTraces(Sequence[Trace]):
-    """Traces read from a :class:`ReplicationStore` on access, one at a time (none cached)."""
+    """Traces read from a :class:`ReplicationStore` on access, one at a time.
 
-    def __init__(self, store: ReplicationStore, replications: int) -> None:
+    Those in ``held`` (written by this process and kept within a memory budget) are served
+    from memory; the others are read from their file at each access, none cached.
+    """
+
+    def __init__(
+        self, store: ReplicationStore, replications: int, held: Mapping[int, Trace] | None = None
+    ) -> None:
         self.store = store
         self.replications = replications
+        self.held = dict(held or {})
 
     def __len__(self) -> int:
         return self.replications
@@ -171,11 +181,12 @@ class StoredTraces(Sequence[Trace]):
             index += self.replications
         if not 0 <= index < self.replications:
             raise IndexError(f"replication {index} out of range 0..{self.replications - 1}")
-        return self.store.load_trace(index)
+        held = self.held.get(index)
+        return held if held is not None else self.store.load_trace(index)
 
     def __iter__(self) -> Iterator[Trace]:
         for index in range(self.replications):
-            yield self.store.load_trace(index)
+            yield self[index]
 
 
 class DiscardedTraces(Sequence[Trace]):

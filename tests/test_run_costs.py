@@ -1,0 +1,95 @@
+"""What a run does not pay for: workers that would not pay off, traces read back, imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import feedbacksim
+from feedbacksim.run import runner
+from feedbacksim.run.executors import Executor
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICING = ROOT / "scenarios" / "predictive_policing.yaml"
+
+
+class CountingPool(Executor):
+    """An executor that says it costs ``startup_seconds`` a worker and counts what it gets."""
+
+    name = "counting"
+
+    def __init__(self, startup_seconds: float, workers: int = 2) -> None:
+        super().__init__(workers)
+        self.startup_seconds = startup_seconds
+        self.tasks = 0
+
+    def imap_unordered(self, fn, tasks):
+        for args in tasks:
+            self.tasks += 1
+            yield fn(*args)
+
+
+@pytest.fixture(scope="module")
+def policing():
+    return feedbacksim.load(POLICING).with_overrides({"horizon": 120})
+
+
+def test_a_small_batched_run_never_starts_the_pool(policing):
+    pool = CountingPool(startup_seconds=1e6)
+    results = policing.run(replications=8, seed=3, executor=pool)
+    assert pool.tasks == 0  # every batch ran in this process
+    serial = policing.run(replications=8, seed=3, executor="serial")
+    assert results.findings == serial.findings
+
+
+def test_a_run_worth_the_workers_sends_them_every_batch_but_the_first(policing):
+    pool = CountingPool(startup_seconds=0.0)  # starts for free: always worth it
+    policing.run(replications=8, seed=3, executor=pool)
+    assert pool.tasks == 4  # 8 replications in 2 batches per worker, none run here
+    pool = CountingPool(startup_seconds=1e-9)  # costs something: the first batch is timed here
+    policing.run(replications=8, seed=3, executor=pool)
+    assert pool.tasks == 3
+
+
+def test_one_worker_is_never_worth_starting(policing):
+    pool = CountingPool(startup_seconds=1e-9, workers=1)
+    policing.run(replications=4, seed=3, executor=pool)
+    assert pool.tasks == 2  # both batches go to it: with one worker nothing is gained here
+
+
+def test_traces_of_a_stored_run_are_served_from_memory_within_the_budget(
+    policing, tmp_path, monkeypatch
+):
+    held = policing.run(replications=3, seed=3, executor="serial", directory=tmp_path / "a")
+    monkeypatch.setattr(runner, "HOLD_STORED_BYTES", 0)
+    read = policing.run(replications=3, seed=3, executor="serial", directory=tmp_path / "b")
+    assert held._traces.held.keys() == {0, 1, 2} and not read._traces.held
+    for i in range(3):
+        from_disk = read._traces.store.load_trace(i)
+        for name, series in from_disk.metrics.items():
+            assert np.array_equal(held.trace(i)[name].values, series.values)
+            assert np.array_equal(read.trace(i)[name].values, series.values)
+    assert held.findings == read.findings
+
+
+def test_a_shipped_run_writes_its_directory_without_pandas_or_scipy_stats(tmp_path):
+    # pandas (about 0.5 s of CPU to import) and scipy.stats (about 0.9 s) are not needed to
+    # run the policing scenario, judge it and write metrics.parquet.
+    code = (
+        "import sys\n"
+        "from feedbacksim.cli import main\n"
+        f"code = main(['run', {str(POLICING)!r}, '--set', 'horizon=150', '--replications', '4',"
+        f" '--executor', 'serial', '--no-report', '--quiet', '--out', {str(tmp_path / 'run')!r}])\n"
+        "print(code, sorted(m for m in ('pandas', 'scipy.stats', 'sklearn') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    exit_code, loaded = out.stdout.strip().split(" ", 1)
+    assert exit_code in {"0", "1"}, out.stderr
+    assert loaded == "[]"
+    assert (tmp_path / "run" / "metrics.parquet").is_file()
