@@ -268,14 +268,20 @@ def test_the_screen_never_drops_a_trend_the_corrected_test_finds(
     y = signal.lfilter([1.0], [1.0, -phi], rng.standard_normal(n)) + drift * np.arange(n)
     if decimals is not None:
         y = np.round(y, decimals)
-    if mann_kendall_ar1(y, alpha=alpha).significant_up:
+    result = mann_kendall_ar1(y, alpha=alpha)
+    if result.significant_up:
         assert upward_trend_possible(y, alpha)
+    unsloped = mann_kendall_ar1(y, alpha=alpha, slope=False)  # what the runaway analyzer calls
+    np.testing.assert_array_equal(
+        [unsloped.tau, unsloped.p_value], [result.tau, result.p_value]
+    )  # NaN tau (a constant series) equals NaN here
 
 
 def test_the_screen_says_no_to_falling_flat_and_short_series() -> None:
     assert not upward_trend_possible(-np.arange(50.0), 0.05)
     assert not upward_trend_possible(np.ones(50), 0.05)
     assert not upward_trend_possible([1.0, 2.0], 0.05)
+    assert not upward_trend_possible([1.0, 2.0, 3.0, 4.0], 0.5)  # too short to be tested
     assert upward_trend_possible(np.arange(50.0), 0.05)
 
 

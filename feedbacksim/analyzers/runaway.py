@@ -174,7 +174,7 @@ class RunawayAnalyzer(Analyzer):
                 # screen with the plain test first (it needs Kendall's S alone).
                 if not upward_trend_possible(segment, alpha):
                     continue
-                trend = mann_kendall_ar1(segment, alpha=alpha)
+                trend = mann_kendall_ar1(segment, alpha=alpha, slope=False)
                 if trend.significant_up:
                     detected_at, tau_at, p_at = float(times[end - 1]), trend.tau, trend.p_value
                     break

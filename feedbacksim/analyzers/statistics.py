@@ -394,7 +394,7 @@ def _rank_lag1_autocorr(y: np.ndarray, t: np.ndarray) -> float:
     return float(2.0 * np.sin(np.pi * r / 6.0))
 
 
-def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
+def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01, slope: bool = True) -> TrendResult:
     """Mann-Kendall trend test corrected for lag-1 autocorrelation.
 
     Method (Hamed & Rao 1998 variance correction with an AR(1) autocorrelation model):
@@ -441,6 +441,8 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
     Args:
         y: One-dimensional series ordered in time (equally spaced).
         alpha: Two-sided significance level.
+        slope: Whether to estimate the Theil-Sen slope (NaN when not: it is a third of
+            the test's cost, and a caller that needs only the test can skip it).
 
     Returns:
         A :class:`TrendResult` (``tau`` and ``slope`` are the same as in
@@ -452,12 +454,12 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
     if n < 5:  # the bias correction below divides by n - 4
         return _null_trend(y) if n < 3 else trend_test(y, alpha=0.0)
     t = np.arange(n, dtype=float)
-    slope = theil_sen_slope(y)
+    estimate = theil_sen_slope(y) if slope else float("nan")
     ties = _tie_counts(y)
     n0 = n * (n - 1) // 2
     tied = int(np.sum(ties * (ties - 1) // 2))
     if tied == n0:  # constant series
-        return _trend_result(float("nan"), 1.0, slope, alpha)
+        return _trend_result(float("nan"), 1.0, estimate, alpha)
     # Kendall's S and tau-b (time has no ties): tau_b = S / sqrt(n0 (n0 - tied)).
     s = float(_kendall_s(y))
     tau = s / math.sqrt(float(n0) * float(n0 - tied))
@@ -471,7 +473,7 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01) -> TrendResult:
     factor = 1.0 + 2.0 / (n * (n - 1) * (n - 2)) * float(np.sum(weights * r**k))
 
     z = (s - np.sign(s)) / math.sqrt(var_s * factor)
-    return _trend_result(tau, _two_sided_p(z), slope, alpha)
+    return _trend_result(tau, _two_sided_p(z), estimate, alpha)
 
 
 def upward_trend_possible(y: ArrayLike, alpha: float) -> bool:
@@ -484,10 +486,8 @@ def upward_trend_possible(y: ArrayLike, alpha: float) -> bool:
     """
     v = _as_1d(y, "y")
     n = v.size
-    if n < 3:
+    if n < 5:  # mann_kendall_ar1 never rejects there
         return False
-    if n < 5:  # mann_kendall_ar1 falls back to the plain test there
-        return True
     s = _kendall_s(v)
     if s <= 0:
         return False
