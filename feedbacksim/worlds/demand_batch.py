@@ -246,24 +246,36 @@ def _censored_mle(
     seen_exposure = np.bincount(bins[seen], exposure[seen], minlength=n)
     lo = np.log(np.clip(naive, MIN_LEVEL, MAX_LEVEL))
     hi = np.full(n, np.log(MAX_LEVEL))
-    p, f, y = bins[sold_out], exposure[sold_out], sales[sold_out]
+    p, f = bins[sold_out], exposure[sold_out]
+    # What the score of the sold-out days needs that does not change with the level,
+    # computed once rather than at every step (the same values).
+    k = np.ceil(sales[sold_out])
+    terms = (k - 1, special.gammaln(np.maximum(k, 1)), k > 0)
     for _ in range(BISECTION_STEPS):
         mid = 0.5 * (lo + hi)
         level = np.exp(mid)
-        score = seen_sales - level * seen_exposure + _sold_out_score(level, p, f, y, n)
+        score = seen_sales - level * seen_exposure + _sold_out_score(level, p, f, k, terms, n)
         lo = np.where(score > 0, mid, lo)
         hi = np.where(score > 0, hi, mid)
     return np.exp(0.5 * (lo + hi))
 
 
 def _sold_out_score(
-    level: np.ndarray, product: np.ndarray, exposure: np.ndarray, sales: np.ndarray, n: int
+    level: np.ndarray,
+    product: np.ndarray,
+    exposure: np.ndarray,
+    k: np.ndarray,
+    terms: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n: int,
 ) -> np.ndarray:
-    """``poisson_demand.sold_out_score``: per bin, the sold-out days' share of the score."""
+    """``poisson_demand.sold_out_score``: per bin, the sold-out days' share of the score.
+
+    ``k`` is ``ceil(sales)``; ``terms`` are ``k - 1``, ``gammaln(max(k, 1))`` and ``k > 0``.
+    """
+    below, log_factorial, counted = terms
     m = level[product] * exposure
-    k = np.ceil(sales)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        pmf = np.exp((k - 1) * np.log(m) - m - special.gammaln(np.maximum(k, 1)))
-        hazard = pmf / special.pdtrc(k - 1, m)
+        pmf = np.exp(below * np.log(m) - m - log_factorial)
+        hazard = pmf / special.pdtrc(below, m)
         hazard = np.where(np.isfinite(hazard), hazard, k / m)
-    return np.bincount(product, np.where(k > 0, m * hazard, 0.0), minlength=n)
+    return np.bincount(product, np.where(counted, m * hazard, 0.0), minlength=n)
