@@ -13,6 +13,11 @@ Run: ``python benchmarks/bench_replications.py [--shapes 1000x2000 1000x100]
 * ``serial``: the per-replication path (one Simulation each) on ``--serial-sample``
   replications, scaled to R: what the same run cost before the replication axis.
 
+Then, for each world of ``--worlds`` (the refitting worlds' kernels: model collapse,
+performative, demand with ``censoring: ignore`` and ``mle``), at its shipped scenario's
+replications and horizon unless ``--world-shapes`` gives others, the same ``kernel``,
+``run`` and ``serial`` columns.
+
 The load average is printed; on a shared machine (load above the number of cores) the
 ratios hold better than the absolute numbers.
 """
@@ -28,7 +33,7 @@ import numpy as np
 
 import feedbacksim
 from feedbacksim.core.seeding import replication_sequences
-from feedbacksim.run import runner
+from feedbacksim.run import batched, runner
 from feedbacksim.run.batched import MAX_BATCH
 from feedbacksim.worlds.policing_batch import run_batch
 
@@ -67,6 +72,26 @@ def kernel(scenario: feedbacksim.Scenario, replications: int, seed: int) -> None
         run_batch(scenario.spec, [seeds[i] for i in chunk], chunk)
 
 
+def world_kernel(scenario: feedbacksim.Scenario, replications: int, seed: int) -> None:
+    """The scenario's batched kernel alone, in batches as the runner sends them."""
+    module = batched.kernel(scenario.spec)
+    size = max(
+        1, min(MAX_BATCH, batched.MEMORY_BUDGET // module.bytes_per_replication(scenario.spec))
+    )
+    seeds = replication_sequences(seed, replications)
+    for start in range(0, replications, size):
+        chunk = list(range(start, min(replications, start + size)))
+        module.run_batch(scenario.spec, [seeds[i] for i in chunk], chunk)
+
+
+#: World -> its shipped scenario file(s) (one row each).
+WORLDS = {
+    "model_collapse": ["model_collapse.yaml", "model_collapse_mitigated.yaml"],
+    "performative": ["performative.yaml"],
+    "demand": ["demand.yaml", "demand_mitigated.yaml"],
+}
+
+
 def cpu(fn, *args, **kwargs) -> float:
     started = time.process_time()
     fn(*args, **kwargs)
@@ -86,6 +111,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", default=["1000x2000", "1000x100"])
     parser.add_argument("--serial-sample", type=int, default=20)
+    parser.add_argument("--worlds", nargs="*", default=list(WORLDS), choices=list(WORLDS))
+    parser.add_argument(
+        "--world-shapes", nargs="*", default=[], help="RxT for every world (default: shipped)"
+    )
     args = parser.parse_args()
     base = feedbacksim.load(SCENARIO)
     base.with_overrides({"horizon": 5}).run(replications=2, executor="serial")  # warm imports
@@ -107,6 +136,36 @@ def main() -> None:
             f"{shape:>10} {reference:>7.2f} {ours:>7.2f} {ours / reference:>12.2f} {run:>7.2f} "
             f"{serial:>15.2f} {serial / run:>10.1f}"
         )
+    if args.worlds:
+        worlds(args.worlds, args.world_shapes, args.serial_sample)
+
+
+def worlds(names: list[str], shapes: list[str], serial_sample: int) -> None:
+    """The refitting worlds' rows: kernel, batched run and scaled serial run, CPU seconds."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nrefitting worlds, CPU seconds; load average {load}")
+    print(
+        f"{'scenario':>30} {'R x T':>10} {'kernel':>7} {'run':>7} {'serial (scaled)':>15} "
+        f"{'serial/run':>10} {'serial/kernel':>13}"
+    )
+    for world in names:
+        for name in WORLDS[world]:
+            base = feedbacksim.load(SCENARIO.parent / name)
+            base.with_overrides({"horizon": 3}).run(replications=2, executor="serial")  # warm
+            for shape in shapes or [f"{base.spec.replications}x{base.spec.horizon:g}"]:
+                r, days = (int(float(x)) for x in shape.split("x"))
+                scenario = base.with_overrides({"horizon": days})
+                assert batched.batchable(scenario), name
+                ours = cpu(world_kernel, scenario, r, 7)
+                run = cpu(scenario.run, r, 7, executor="serial")
+                sample = min(r, serial_sample)
+                serial = cpu(serial_run, scenario, sample) * r / sample
+                print(
+                    f"{name:>30} {shape:>10} {ours:>7.2f} {run:>7.2f} {serial:>15.2f} "
+                    f"{serial / run:>10.1f} {serial / ours:>13.1f}"
+                )
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average after: {load}")
 
 
 if __name__ == "__main__":

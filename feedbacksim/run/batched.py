@@ -2,7 +2,7 @@
 
 The runner asks :func:`batchable`; when it holds for every scenario of a run, replications
 are sent to the executor in batches (a few per worker) and each batch is advanced
-together by its world's batched kernel (:data:`KERNELS`: policing and bandit), whose
+together by its world's batched kernel (:data:`KERNELS`), whose
 replication i is bit-identical to replication i of the serial path. Each replication is
 then analyzed on its own trace with fresh analyzers, exactly as the serial task does, so
 findings, stored files and Results are the same whichever path ran.
@@ -30,6 +30,9 @@ MEMORY_BUDGET = 64 * 2**20
 KERNELS = {
     "policing": "feedbacksim.worlds.policing_batch",
     "bandit": "feedbacksim.worlds.bandit_batch",
+    "model_collapse": "feedbacksim.worlds.model_collapse_batch",
+    "performative": "feedbacksim.worlds.performative_batch",
+    "demand": "feedbacksim.worlds.demand_batch",
 }
 
 
@@ -44,31 +47,40 @@ def kernel(spec: Any) -> Any:
 def batchable(scenario: Scenario) -> bool:
     """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it).
 
-    The kernels reproduce one agent that updates its model incrementally on every row
-    every whole number of days from day 0, with nothing else drawing from its stream or
-    changing what it deploys; the world's kernel checks its own world, model and policy.
+    The kernels reproduce one agent that retrains every whole number of days from day 0,
+    with nothing else drawing from its stream or changing what it deploys; the world's
+    kernel checks its own world, model and policy, and the agent's training with its
+    ``supports_training`` if it has one (else :func:`incremental_training`).
     """
     spec = scenario.spec
     if len(spec.agents) != 1 or spec.stop_when is not None:
         return False
     agent = spec.agents[0]
     every = agent.retrain.every
-    if not (
+    module = kernel(spec)
+    if module is None or not (
         agent.gate is None
-        and agent.pretrain.samples == 0
-        and agent.data.window == "all"
-        and agent.retrain.mode in ("auto", "incremental")
+        and not agent.monitors
         and agent.retrain.after_rows is None
         and every is not None
         and every >= 1
         and float(every).is_integer()
+        and getattr(module, "supports_training", incremental_training)(spec)
+        and module.supports(spec)
     ):
-        return False
-    module = kernel(spec)
-    if module is None or not module.supports(spec):
         return False
     return not any(
         a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
+    )
+
+
+def incremental_training(spec: Any) -> bool:
+    """An incremental update on every row observed, from an unfitted start (no pretraining)."""
+    agent = spec.agents[0]
+    return (
+        agent.pretrain.samples == 0
+        and agent.data.window == "all"
+        and agent.retrain.mode in ("auto", "incremental")
     )
 
 
