@@ -2,7 +2,7 @@
 
 The runner asks :func:`batchable`; when it holds for every scenario of a run, replications
 are sent to the executor in batches (a few per worker) and each batch is advanced
-together by its world's batched kernel (:data:`KERNELS`: policing and bandit), whose
+together by its world's batched kernel (:data:`KERNELS`), whose
 replication i is bit-identical to replication i of the serial path. Each replication is
 then analyzed on its own trace with fresh analyzers, exactly as the serial task does, so
 findings, stored files and Results are the same whichever path ran.
@@ -26,34 +26,53 @@ MAX_BATCH = 256
 #: The most memory (bytes) the replications advanced together hold: (R, T, regions)
 #: floats per metric; a batch that would hold more is advanced in parts.
 MEMORY_BUDGET = 64 * 2**20
-#: World kind -> the module of its batched kernel.
-KERNELS = {
-    "policing": "feedbacksim.worlds.policing_batch",
-    "bandit": "feedbacksim.worlds.bandit_batch",
+#: World kind -> the modules of its batched kernels (the first whose ``supports`` holds runs).
+KERNELS: dict[str, tuple[str, ...]] = {
+    "policing": ("feedbacksim.worlds.policing_batch",),
+    "bandit": ("feedbacksim.worlds.bandit_batch",),
+    "retention": ("feedbacksim.worlds.retention_batch",),
 }
 
 
 def kernel(spec: Any) -> Any:
-    """The batched kernel module of the scenario's world (``supports``, ``run_batch``), if any."""
+    """The batched kernel module (``supports``, ``run_batch``) that reproduces ``spec``, if any."""
     import importlib
 
-    name = KERNELS.get(spec.environment.kind)
-    return importlib.import_module(name) if name is not None else None
+    for name in KERNELS.get(spec.environment.kind, ()):
+        module = importlib.import_module(name)
+        if module.supports(spec):
+            return module
+    return None
 
 
 def batchable(scenario: Scenario) -> bool:
     """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it).
 
-    The kernels reproduce one agent that updates its model incrementally on every row
-    every whole number of days from day 0, with nothing else drawing from its stream or
-    changing what it deploys; the world's kernel checks its own world, model and policy.
+    Unless a kernel checks the agents' rules itself (``OWN_AGENT_RULES``), it reproduces
+    one agent that updates its model incrementally on every row every whole number of
+    days from day 0, with nothing else drawing from its stream or changing what it
+    deploys; the world's kernel checks its own world, model and policy.
     """
     spec = scenario.spec
-    if len(spec.agents) != 1 or spec.stop_when is not None:
+    if spec.stop_when is not None or not spec.agents:
+        return False
+    module = kernel(spec)
+    if module is None:
+        return False
+    if not getattr(module, "OWN_AGENT_RULES", False) and not _incremental_agent(spec):
+        return False
+    return not any(
+        a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
+    )
+
+
+def _incremental_agent(spec: Any) -> bool:
+    """One agent, updated incrementally every whole number of days, no gate or pretraining."""
+    if len(spec.agents) != 1:
         return False
     agent = spec.agents[0]
     every = agent.retrain.every
-    if not (
+    return bool(
         agent.gate is None
         and agent.pretrain.samples == 0
         and agent.data.window == "all"
@@ -62,13 +81,6 @@ def batchable(scenario: Scenario) -> bool:
         and every is not None
         and every >= 1
         and float(every).is_integer()
-    ):
-        return False
-    module = kernel(spec)
-    if module is None or not module.supports(spec):
-        return False
-    return not any(
-        a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
     )
 
 
@@ -108,9 +120,10 @@ def run_batch(
         chunk = indices[start : start + part]
         traces = world.run_batch(scenario.spec, seeds[start : start + part], chunk)
         for index, trace in zip(chunk, traces, strict=True):
-            # The batched models are usable from day 0 (prior counts), as the serial agent's
-            # ``fitted`` says at the end of its run.
-            deployed = trace.metadata["deployed"] = {a.name: True for a in scenario.spec.agents}
+            # Unless the kernel says otherwise, its models are usable from day 0 (prior
+            # counts), as the serial agent's ``fitted`` says at the end of its run.
+            default = {a.name: True for a in scenario.spec.agents}
+            deployed = trace.metadata.setdefault("deployed", default)
             findings = run_analyzers(scenario.analyzers(), trace, None, index)
             findings.append(replication_evidence(trace, deployed, index))
             out.append((index, trace.to_arrays(), findings_to_json(findings)))
