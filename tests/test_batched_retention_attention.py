@@ -58,3 +58,48 @@ def test_retention_other_configurations_run_serially(override):
     scenario = _load("retention.yaml", 20)
     assert batchable(scenario)
     assert not batchable(scenario.with_overrides(override))
+
+
+@pytest.mark.parametrize("name", ["attention_dynamic.yaml", "attention_dynamic_mitigated.yaml"])
+def test_shipped_attention_batched_equals_serial(name):
+    scenario = _load(name, 80)  # past the warm-up: several refits on the window
+    assert batchable(scenario)
+    assert kernel(scenario.spec).__name__ == "feedbacksim.worlds.attention_batch"
+    _assert_identical(scenario, 3, 4)
+
+
+@pytest.mark.parametrize("policy", ["greedy", "proportional"])
+def test_attention_bernoulli_short_window_equals_serial(policy):
+    variant = _load("attention_dynamic.yaml", 45.5).with_overrides(
+        {
+            "environment.params.incident_rates": [0.9, 0.5, 0.3],
+            "environment.params.discovery": "bernoulli",
+            "environment.params.patrols_per_day": 2,
+            "environment.params.discoveries_per_patrol": 2,
+            "environment.params.dynamic_rate": 0.02,
+            "agents.dispatcher.model.params": {
+                "regions": 3, "window_days": 7.5, "warmup_days": 5, "max_rate": 3.0
+            },
+            "agents.dispatcher.policy": {
+                "kind": policy, "epsilon": 0.3, "exploration": "allocation"
+            },
+            "agents.dispatcher.retrain.every": 3,
+            "agents.dispatcher.retrain.min_samples": 20,  # the first refits wait for rows
+        }
+    )  # fmt: skip
+    assert batchable(variant)
+    _assert_identical(variant, 3, 6)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"agents.dispatcher.policy.exploration": "unit"},
+        {"environment.params.reporting_rate": 0.2},
+        {"agents.dispatcher.data": {"window": "sliding", "size": 50}},
+    ],
+)
+def test_attention_other_configurations_run_serially(override):
+    scenario = _load("attention_dynamic.yaml", 20)
+    assert batchable(scenario)
+    assert not batchable(scenario.with_overrides(override))

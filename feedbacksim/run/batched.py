@@ -28,7 +28,7 @@ MAX_BATCH = 256
 MEMORY_BUDGET = 64 * 2**20
 #: World kind -> the modules of its batched kernels (the first whose ``supports`` holds runs).
 KERNELS: dict[str, tuple[str, ...]] = {
-    "policing": ("feedbacksim.worlds.policing_batch",),
+    "policing": ("feedbacksim.worlds.policing_batch", "feedbacksim.worlds.attention_batch"),
     "bandit": ("feedbacksim.worlds.bandit_batch",),
     "retention": ("feedbacksim.worlds.retention_batch",),
 }
