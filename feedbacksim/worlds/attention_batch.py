@@ -169,8 +169,8 @@ def run_batch(
             order = np.lexsort((jitter, -marginal.reshape(r, -1)), axis=-1)[:, :units]
             chosen = order // units
             if explore_all:
-                for i in np.flatnonzero(draws[:, -1] < epsilon):
-                    chosen[i] = agents[i].integers(0, k, size=units)
+                for j in np.flatnonzero(draws[:, -1] < epsilon):
+                    chosen[j] = agents[j].integers(0, k, size=units)
             actions = (chosen[:, :, None] == regions).sum(axis=1)
             greedy_share = (order[:, :, None] // units == regions).sum(axis=1) / units
             share[...] = (1.0 - epsilon) * greedy_share + epsilon / k
