@@ -26,51 +26,66 @@ MAX_BATCH = 256
 #: The most memory (bytes) the replications advanced together hold: (R, T, regions)
 #: floats per metric; a batch that would hold more is advanced in parts.
 MEMORY_BUDGET = 64 * 2**20
-#: World kind -> the module of its batched kernel.
-KERNELS = {
-    "policing": "feedbacksim.worlds.policing_batch",
-    "bandit": "feedbacksim.worlds.bandit_batch",
-    "model_collapse": "feedbacksim.worlds.model_collapse_batch",
-    "performative": "feedbacksim.worlds.performative_batch",
-    "demand": "feedbacksim.worlds.demand_batch",
+#: World kind -> the modules of its batched kernels (the first whose ``supports`` holds runs).
+KERNELS: dict[str, tuple[str, ...]] = {
+    "policing": ("feedbacksim.worlds.policing_batch", "feedbacksim.worlds.attention_batch"),
+    "bandit": ("feedbacksim.worlds.bandit_batch",),
+    "model_collapse": ("feedbacksim.worlds.model_collapse_batch",),
+    "performative": ("feedbacksim.worlds.performative_batch",),
+    "demand": ("feedbacksim.worlds.demand_batch",),
+    "retention": ("feedbacksim.worlds.retention_batch",),
 }
 
 
 def kernel(spec: Any) -> Any:
-    """The batched kernel module of the scenario's world (``supports``, ``run_batch``), if any."""
+    """The batched kernel module (``supports``, ``run_batch``) that reproduces ``spec``, if any."""
     import importlib
 
-    name = KERNELS.get(spec.environment.kind)
-    return importlib.import_module(name) if name is not None else None
+    for name in KERNELS.get(spec.environment.kind, ()):
+        module = importlib.import_module(name)
+        if module.supports(spec):
+            return module
+    return None
 
 
 def batchable(scenario: Scenario) -> bool:
     """Whether ``scenario`` runs on the replication axis (world, agent and analyzers allow it).
 
-    The kernels reproduce one agent that retrains every whole number of days from day 0,
-    with nothing else drawing from its stream or changing what it deploys; the world's
-    kernel checks its own world, model and policy, and the agent's training with its
-    ``supports_training`` if it has one (else :func:`incremental_training`).
+    The world's kernel checks its own world, model and policy (``supports``). Unless it
+    checks the agents' rules itself (``OWN_AGENT_RULES``), it reproduces one agent without
+    a gate that retrains every whole number of days from day 0, with nothing else drawing
+    from its stream or changing what it deploys, and training as its
+    ``supports_training`` allows (else :func:`incremental_training`). No kernel
+    reproduces monitors, a stop condition, an open-loop twin or an online analyzer.
     """
     spec = scenario.spec
-    if len(spec.agents) != 1 or spec.stop_when is not None:
+    if spec.stop_when is not None or not spec.agents or any(a.monitors for a in spec.agents):
+        return False
+    module = kernel(spec)
+    if module is None:
+        return False
+    if not getattr(module, "OWN_AGENT_RULES", False) and not _one_agent_every_whole_day(
+        spec, module
+    ):
+        return False
+    return not any(
+        a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
+    )
+
+
+def _one_agent_every_whole_day(spec: Any, module: Any) -> bool:
+    """One agent without a gate, retrained every whole number of days as the kernel trains."""
+    if len(spec.agents) != 1:
         return False
     agent = spec.agents[0]
     every = agent.retrain.every
-    module = kernel(spec)
-    if module is None or not (
+    return bool(
         agent.gate is None
-        and not agent.monitors
         and agent.retrain.after_rows is None
         and every is not None
         and every >= 1
         and float(every).is_integer()
         and getattr(module, "supports_training", incremental_training)(spec)
-        and module.supports(spec)
-    ):
-        return False
-    return not any(
-        a.needs_open_loop or a.stop_on_fail or a.retrain_measures for a in scenario.analyzers()
     )
 
 
@@ -120,9 +135,10 @@ def run_batch(
         chunk = indices[start : start + part]
         traces = world.run_batch(scenario.spec, seeds[start : start + part], chunk)
         for index, trace in zip(chunk, traces, strict=True):
-            # The batched models are usable from day 0 (prior counts), as the serial agent's
-            # ``fitted`` says at the end of its run.
-            deployed = trace.metadata["deployed"] = {a.name: True for a in scenario.spec.agents}
+            # Unless the kernel says otherwise, its models are usable from day 0 (prior
+            # counts), as the serial agent's ``fitted`` says at the end of its run.
+            default = {a.name: True for a in scenario.spec.agents}
+            deployed = trace.metadata.setdefault("deployed", default)
             findings = run_analyzers(scenario.analyzers(), trace, None, index)
             findings.append(replication_evidence(trace, deployed, index))
             out.append((index, trace.to_arrays(), findings_to_json(findings)))
