@@ -14,7 +14,8 @@ above it and nothing has to be wired at import.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -31,6 +32,60 @@ class LazyModule:
 
     def __repr__(self) -> str:
         return f"<lazy module {self._lazy_name!r}>"
+
+
+class _LazyTypeMeta(type):
+    """``isinstance`` and ``issubclass`` against a class of a module that may not be imported."""
+
+    _lazy_module: str
+    _lazy_name: str
+
+    def _lazy_real(cls) -> type | None:
+        module = sys.modules.get(cls._lazy_module)
+        return None if module is None else getattr(module, cls._lazy_name)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        # An instance of the class exists only once its module is imported.
+        real = cls._lazy_real()
+        return real is not None and isinstance(obj, real)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        real = cls._lazy_real()
+        return real is not None and issubclass(sub, real)
+
+
+def lazy_type(module: str, name: str) -> type:
+    """A stand-in for the class ``module.name`` in annotations, checked without an import."""
+    return _LazyTypeMeta(
+        name,
+        (),
+        {"_lazy_module": module, "_lazy_name": name, "__module__": module, "__qualname__": name},
+    )
+
+
+class _LazyTypes:
+    """The classes of a module that is not imported, as :func:`lazy_type` stand-ins."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> type:
+        return lazy_type(self._module, name)
+
+
+def annotation_namespace(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """``namespace`` (a module's globals) for evaluating annotations without heavy imports.
+
+    A :func:`lazy_module` whose module is not imported yet is replaced by stand-ins of its
+    classes (``pd.DataFrame`` in a signature then imports no pandas); an imported one by
+    the module itself.
+    """
+    out = dict(namespace)
+    for key, value in namespace.items():
+        if isinstance(value, LazyModule):
+            name = value._lazy_name
+            out[key] = sys.modules.get(name) or _LazyTypes(name)
+    return out
 
 
 def lazy_module(name: str) -> Any:

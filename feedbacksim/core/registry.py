@@ -19,6 +19,7 @@ from typing import Any, TypeVar, get_type_hints
 
 import pydantic
 
+from feedbacksim.core.lazy_import import annotation_namespace
 from feedbacksim.errors import suggest
 
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
@@ -87,7 +88,12 @@ def params_model_for(cls: type, name: str) -> type[pydantic.BaseModel]:
     """
     init = cls.__init__  # type: ignore[misc]  # the class's own signature, not an instance's
     signature = inspect.signature(init)
-    hints = get_type_hints(init, include_extras=True)
+    try:  # a lazily imported module's classes are not imported to read a signature
+        hints = get_type_hints(
+            init, globalns=annotation_namespace(init.__globals__), include_extras=True
+        )
+    except Exception:  # e.g. a stand-in subscripted: evaluate as written
+        hints = get_type_hints(init, include_extras=True)
     skip = {"self", *getattr(cls, "context_params", ())}
     fields: dict[str, Any] = {}
     for pname, param in signature.parameters.items():
