@@ -15,12 +15,13 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar, get_type_hints
-
-import pydantic
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 from feedbacksim.core.lazy_import import annotation_namespace
 from feedbacksim.errors import suggest
+
+if TYPE_CHECKING:
+    import pydantic
 
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
 ENTRY_POINT_GROUP = "feedbacksim.components"  # the entry-point group, not a module path
@@ -103,6 +104,8 @@ def params_model_for(cls: type, name: str) -> type[pydantic.BaseModel]:
         default = ... if param.default is param.empty else param.default
         fields[pname] = (annotation, default)
     # Strict: values are taken as written (a quoted "3" is not a number, 1 is not true).
+    import pydantic  # when a component's parameters are first read: not for ``--help``
+
     config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
     return pydantic.create_model(name, __config__=config, **fields)
 
