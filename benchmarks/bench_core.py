@@ -8,14 +8,23 @@ Python with the ``random`` module (the baseline), the same loop driven by a simp
 (what simpy alone costs), and the same loop drawing from a ``numpy.random.Generator`` one
 scalar at a time (what a reproducible plain implementation costs); each with its ratio to
 the baseline.
+
+A second table is the start-up cost of the commands that run nothing (``--help``, ``list``,
+``schema``, ``validate`` of the policing scenario): CPU seconds (user + system) of a fresh
+interpreter running each, best of ``--startup-repeats`` (``--startup-only`` skips the first
+table).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Generator
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -105,21 +114,64 @@ def best_of(fn, days: int, repeats: int) -> float:
     return best / days * 1e6
 
 
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_COMMANDS = (
+    ("--help",),
+    ("list",),
+    ("schema",),
+    ("validate", "scenarios/predictive_policing.yaml"),
+)
+
+
+def child_cpu(command: list[str], repeats: int) -> float:
+    """Best CPU time (user + system, seconds) of ``command`` in a fresh process."""
+    best = float("inf")
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best = min(best, cpu)
+    return best
+
+
+def print_startup(repeats: int) -> None:
+    """The start-up table: CPU seconds of each command that runs nothing."""
+    print(f"start-up, CPU seconds (user + system) of a fresh process (best of {repeats})")
+    print(f"{'command':<56}{'CPU s':>8}")
+    bare = child_cpu([sys.executable, "-c", "pass"], repeats)
+    print(f"{'python -c pass (the interpreter alone)':<56}{bare:>8.3f}")
+    for argv in STARTUP_COMMANDS:
+        cpu = child_cpu([sys.executable, "-m", "feedbacksim", *argv], repeats)
+        print(f"{'feedbacksim ' + ' '.join(argv):<56}{cpu:>8.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--startup-repeats", type=int, default=5)
+    parser.add_argument("--startup-only", action="store_true", help="skip the per-day table")
     args = parser.parse_args()
-    plain = best_of(plain_loop, args.days, args.repeats)
+    if not args.startup_only:
+        print_days(args.days, args.repeats)
+        print()
+    print_startup(args.startup_repeats)
+
+
+def print_days(days: int, repeats: int) -> None:
+    """The per-day table: the framework beside the hand-written loops."""
+    framework(10, 0)  # imports the world and its components before anything is timed
+    plain = best_of(plain_loop, days, repeats)
     rows = [
         ("plain Python loop (baseline)", plain),
-        ("plain loop in simpy (1 timeout/day)", best_of(simpy_loop, args.days, args.repeats)),
-        ("plain loop, numpy Generator draws", best_of(numpy_scalar_loop, args.days, args.repeats)),
-        ("feedbacksim policing world", best_of(framework, args.days, args.repeats)),
+        ("plain loop in simpy (1 timeout/day)", best_of(simpy_loop, days, repeats)),
+        ("plain loop, numpy Generator draws", best_of(numpy_scalar_loop, days, repeats)),
+        ("feedbacksim policing world", best_of(framework, days, repeats)),
     ]
     print(
-        f"feedbacksim {feedbacksim.__version__}: policing world, 1 replication, {args.days:,} days"
-        f" (best of {args.repeats})"
+        f"feedbacksim {feedbacksim.__version__}: policing world, 1 replication, {days:,} days"
+        f" (best of {repeats})"
     )
     print(f"{'implementation':<38}{'us/day':>10}{'x plain':>10}")
     for label, cost in rows:

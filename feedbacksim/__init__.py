@@ -8,63 +8,66 @@ get a verdict with evidence::
     results.verdict, results.summaries, results.to_frame()
 """
 
+from __future__ import annotations
+
 import importlib
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedbacksim import _moved
-from feedbacksim.analyzers.base import Analyzer, Finding
-from feedbacksim.core.agent import Agent
-from feedbacksim.core.cases import Batch, Decision, Observations
-from feedbacksim.core.environment import Environment
-from feedbacksim.core.registry import register, registry
-from feedbacksim.core.simulation import Simulation
-from feedbacksim.core.trace import Trace
-from feedbacksim.errors import ScenarioError
-from feedbacksim.run.compare import Comparison
-from feedbacksim.run.results import Results
-from feedbacksim.run.runner import run_scenario
-from feedbacksim.run.sweep import SweepResults
-from feedbacksim.scenario.scenario import Scenario, load
+
+if TYPE_CHECKING:
+    from feedbacksim.analyzers.base import Analyzer, Finding
+    from feedbacksim.core.agent import Agent
+    from feedbacksim.core.cases import Batch, Decision, Observations
+    from feedbacksim.core.environment import Environment
+    from feedbacksim.core.registry import register, registry
+    from feedbacksim.core.simulation import Simulation
+    from feedbacksim.core.trace import Trace
+    from feedbacksim.errors import ScenarioError
+    from feedbacksim.run.results import Results
+    from feedbacksim.scenario.scenario import Scenario, load
 
 __version__ = "0.1.0"
 
+#: Where each exported name lives; it is imported on first access (PEP 562), so that
+#: ``import feedbacksim`` (and the command line, which imports it) pays only for what is used.
+_EXPORTS = {
+    "Agent": "feedbacksim.core.agent",
+    "Analyzer": "feedbacksim.analyzers.base",
+    "Batch": "feedbacksim.core.cases",
+    "Decision": "feedbacksim.core.cases",
+    "Environment": "feedbacksim.core.environment",
+    "Finding": "feedbacksim.analyzers.base",
+    "Observations": "feedbacksim.core.cases",
+    "Results": "feedbacksim.run.results",
+    "Scenario": "feedbacksim.scenario.scenario",
+    "ScenarioError": "feedbacksim.errors",
+    "Simulation": "feedbacksim.core.simulation",
+    "Trace": "feedbacksim.core.trace",
+    "load": "feedbacksim.scenario.scenario",
+    "register": "feedbacksim.core.registry",
+    "registry": "feedbacksim.core.registry",
+}
 
-def _write_report(directory: Path) -> dict[str, Path]:
-    from feedbacksim.report import write_report  # matplotlib only when a report is drawn
-
-    return write_report(directory)
-
-
-def _report_sweep(sweep: SweepResults, directory: Path, report: bool) -> None:
-    from feedbacksim.report.phase import phase_diagram
-
-    phase_diagram(sweep, directory / "phase_diagram.png")
-    if report:
-        _write_report(directory)
-
-
-def _report_comparison(comparison: Comparison, directory: Path, report: bool) -> None:
-    from feedbacksim.report.comparison import comparison_figure
-
-    comparison_figure(comparison, directory / "comparison.png")
-    if report:
-        _write_report(directory)
-
-
-# The facades of the lower layers, wired here so that no layer imports one above it.
-Scenario.runner = run_scenario
-Results.reporter = _write_report
-SweepResults.reporter = _report_sweep
-Comparison.reporter = _report_comparison
 _moved.install()
 
 
 def __getattr__(name: str) -> Any:
+    """An exported name, imported on first access; or a module that moved into a layer folder."""
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later reads skip this function
+        return value
     # ``feedbacksim.agent`` and the other modules that moved into a layer folder.
     if f"feedbacksim.{name}" in _moved.MOVED:
         return importlib.import_module(f"feedbacksim.{name}")
     raise AttributeError(f"module 'feedbacksim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names with the exports that are not imported yet."""
+    return sorted(set(globals()) | set(_EXPORTS))
 
 
 __all__ = [

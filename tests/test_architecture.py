@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import subprocess
 import sys
 import warnings
@@ -13,6 +14,7 @@ import grimp
 import pytest
 
 from feedbacksim._moved import MOVED, SHADOWED
+from feedbacksim.core.lazy_import import UpwardCall
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,6 +85,66 @@ def test_no_import_cycle_lazy_or_not() -> None:
     assert _cycles(edges) == []
 
 
+def _layer(module: str) -> int:
+    """Index of the contract's layer holding ``module`` (0 is the top)."""
+    # The layers contract of pyproject.toml (tomllib is Python 3.11+; 3.10 is supported).
+    block = re.search(r"^layers = \[(.*?)^\]", (ROOT / "pyproject.toml").read_text(), re.M | re.S)
+    assert block is not None
+    layers = re.findall(r'"([^"]+)"', block.group(1))
+    for i, layer in enumerate(layers):
+        if any(module == p or module.startswith(p + ".") for p in layer.split(" | ")):
+            return i
+    raise AssertionError(f"{module} is in no layer")
+
+
+# The deliberate upward calls (docs/architecture.md, "Layers and walls"): a lower layer's
+# class names a function of a layer above by a dotted path, imported on first call.
+FACADES = [
+    ("feedbacksim.scenario.scenario", "Scenario", "runner", "feedbacksim.run.runner"),
+    ("feedbacksim.run.results", "Results", "reporter", "feedbacksim.report.build"),
+    ("feedbacksim.run.sweep", "SweepResults", "reporter", "feedbacksim.report.saving"),
+    ("feedbacksim.run.compare", "Comparison", "reporter", "feedbacksim.report.saving"),
+]
+
+
+@pytest.mark.parametrize(("module", "cls", "attr", "target"), FACADES)
+def test_facades_call_upwards_by_name_only(module: str, cls: str, attr: str, target: str) -> None:
+    facade = vars(getattr(importlib.import_module(module), cls))[attr]
+    assert isinstance(facade, UpwardCall)
+    assert facade.target.partition(":")[0] == target
+    assert _layer(target) < _layer(module)  # an upward call, so never an import
+    assert callable(facade.resolve())
+
+
+def test_every_upward_call_is_a_documented_facade() -> None:
+    # A new UpwardCall is a new exception to the walls: it must be listed above (and in
+    # docs/architecture.md), not slipped in.
+    found = set()
+    for path in sorted((ROOT / "feedbacksim").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "UpwardCall"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.add(str(node.args[0].value).partition(":")[0])
+    assert found == {target for *_, target in FACADES}
+
+
+def test_import_of_the_package_wires_nothing_and_imports_no_layer() -> None:
+    code = (
+        "import sys, feedbacksim\n"
+        "layers = ('analyzers', 'models', 'report', 'run', 'scenario', 'worlds', 'cli')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[:2][-1] in layers))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("old", sorted(set(MOVED) - set(SHADOWED)))
 def test_old_import_path_works_with_a_deprecation_warning(old: str) -> None:
     sys.modules.pop(old, None)
@@ -122,11 +184,8 @@ def test_an_aliased_module_keeps_its_own_spec() -> None:
         old = importlib.import_module("feedbacksim.sweep")
     assert old.__spec__ is not None and old.__spec__.name == "feedbacksim.run.sweep"
     assert importlib.reload(old) is old
-    # The reload made a new SweepResults class: wire its report facade again, as the
-    # package does on import, so later tests in this process still get phase diagrams.
-    import feedbacksim
-
-    old.SweepResults.reporter = feedbacksim._report_sweep
+    # The reload made a new SweepResults class; its report facade needs no wiring.
+    assert isinstance(old.SweepResults.reporter, UpwardCall)
 
 
 def test_names_the_old_paths_held_are_still_there() -> None:

@@ -21,7 +21,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import feedbacksim.cli.run as run_command
 from feedbacksim.cli import main
 from feedbacksim.errors import ExitCode
 
@@ -101,7 +100,8 @@ def test_a_fault_while_writing_is_exit_3_with_a_crash_log_in_the_run_directory(
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "metrics.csv")
 
-    monkeypatch.setattr(run_command, "write_run", disk_full)
+    # The command imports its writer when it runs: patch it where it lives.
+    monkeypatch.setattr("feedbacksim.run.directory.write_run", disk_full)
     out = in_tmp / "run"
     code = main(["run", str(POLICING), *SMALL, "--no-report", "--out", str(out)])
     err = capsys.readouterr().err
@@ -116,7 +116,7 @@ def test_debug_prints_the_traceback(in_tmp, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("internal error")
 
-    monkeypatch.setattr(run_command, "write_run", broken)
+    monkeypatch.setattr("feedbacksim.run.directory.write_run", broken)
     args = ["run", str(POLICING), *SMALL, "--no-report", "--out", str(in_tmp / "r")]
     assert main([*args, "--debug"]) == ExitCode.NO_VERDICT
     err = capsys.readouterr().err

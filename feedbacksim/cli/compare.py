@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from feedbacksim.cli.display import compact_table, exit_code, verdict_line
 from feedbacksim.cli.execution import (
     add_execution_options,
     announce_report,
@@ -27,9 +25,11 @@ from feedbacksim.cli.execution import (
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario, parse_overrides
 from feedbacksim.errors import ScenarioError
-from feedbacksim.run.compare import Comparison, compare
-from feedbacksim.run.directory import default_run_dir
-from feedbacksim.run.runlock import hold_run_directory
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from feedbacksim.run.compare import Comparison
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +63,10 @@ def _interval(low: float, high: float) -> str:
 
 def print_comparison(comparison: Comparison, console: Console | None = None) -> None:
     """The analyzer table, the paired-difference table and the conclusion."""
+    from rich.console import Console
+
+    from feedbacksim.cli.display import compact_table, verdict_line
+
     console = console or Console()
     console.print(verdict_line(comparison.verdict, comparison.verdict_reason), soft_wrap=True)
     a, b = comparison.a, comparison.b
@@ -109,6 +113,11 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
 
 def handle(args: argparse.Namespace) -> int:
     """Run both designs; exit 0 when B is at least as good as A, 1 when worse, 3 when inconclusive."""
+    from feedbacksim.cli.display import exit_code
+    from feedbacksim.run.compare import compare
+    from feedbacksim.run.directory import default_run_dir
+    from feedbacksim.run.runlock import hold_run_directory
+
     if args.b is None and not args.overrides:
         raise ScenarioError("compare needs a second scenario or --set overrides for the variant")
     a = load_scenario(args.a, args, overrides=False)

@@ -1,4 +1,8 @@
-"""Command-line options of the commands that run replications: executor, workers, resume, quiet."""
+"""Command-line options of the commands that run replications: executor, workers, resume, quiet.
+
+Adding the options imports only light modules (the executors' names, the run options and
+the progress display): ``--help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.run.executors import EXECUTORS
 from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress, make_progress
-from feedbacksim.scenario.schema import MAX_REPLICATIONS
 
 # A Dask scheduler address: an optional protocol, a host (name, IPv4 or [IPv6]) and a port.
 _ADDRESS = re.compile(r"^((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$")
@@ -129,6 +132,8 @@ def write_report_unless_skipped(
 
 def execution_options(args: argparse.Namespace, default_dir: Path) -> RunOptions:
     """The run options from the parsed command line."""
+    from feedbacksim.scenario.schema import MAX_REPLICATIONS
+
     if args.replications is not None and not 1 <= args.replications <= MAX_REPLICATIONS:
         raise ScenarioError(
             f"--replications must be between 1 and {MAX_REPLICATIONS:,}, found {args.replications}"

@@ -7,8 +7,6 @@ import types
 import typing
 from typing import Any
 
-from pydantic_core import PydanticUndefined
-
 from feedbacksim.cli.options import add_plugin_option
 
 
@@ -39,6 +37,7 @@ def type_name(annotation: Any) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Print one table per category: kind, parameters (type = default) and the summary."""
+    from pydantic_core import PydanticUndefined
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

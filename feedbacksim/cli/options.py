@@ -1,14 +1,19 @@
-"""Command-line options shared by several commands (scenario loading, overrides)."""
+"""Command-line options shared by several commands (scenario loading, overrides).
+
+Building a parser imports nothing of the layers: the scenario layer is imported when a
+scenario is loaded or an override is read.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.scenario.scenario import Scenario, load
-from feedbacksim.scenario.yaml_source import YamlSourceError, load_yaml_value
+
+if TYPE_CHECKING:
+    from feedbacksim.scenario.scenario import Scenario
 
 
 def add_scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +53,8 @@ def import_plugins(modules: list[str]) -> None:
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``["a.b=1", "c=[1, 2]"]`` -> ``{"a.b": 1, "c": [1, 2]}``; values are YAML, read like a file's."""
+    from feedbacksim.scenario.yaml_source import YamlSourceError, load_yaml_value
+
     overrides: dict[str, Any] = {}
     for item in items:
         path, sep, text = item.partition("=")
@@ -73,6 +80,8 @@ def load_scenario(
     ``--plugin`` or ``--trust-plugins`` is passed; ``partial`` (validate) checks the rest
     of such a file instead of refusing it.
     """
+    from feedbacksim.scenario.scenario import load
+
     scenario = load(
         path,
         plugins=getattr(args, "plugins", []),

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from feedbacksim.errors import ScenarioError
-from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Write the report; exit 2 when the directory holds no run."""
     from feedbacksim.report import write_report
+    from feedbacksim.run.runlock import hold_run_directory
 
     if not (args.directory / "manifest.json").is_file():
         raise ScenarioError(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from feedbacksim.cli.display import exit_code, print_verdict
 from feedbacksim.cli.execution import (
     add_execution_options,
     add_mlflow_option,
@@ -16,8 +15,6 @@ from feedbacksim.cli.execution import (
     write_report_unless_skipped,
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
-from feedbacksim.run.directory import default_run_dir, write_run
-from feedbacksim.run.runlock import hold_run_directory
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the scenario; exit 0 when the verdict passes, 1 when it fails, 3 when inconclusive."""
+    from feedbacksim.cli.display import exit_code, print_verdict
+    from feedbacksim.run.directory import default_run_dir, write_run
+    from feedbacksim.run.runlock import hold_run_directory
+
     check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     options = execution_options(args, default_run_dir(scenario.name))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from feedbacksim.cli.display import print_sweep
 from feedbacksim.cli.execution import (
     add_execution_options,
     add_mlflow_option,
@@ -24,9 +23,6 @@ from feedbacksim.cli.execution import (
 )
 from feedbacksim.cli.options import add_scenario_options, load_scenario
 from feedbacksim.errors import Problem, ScenarioError
-from feedbacksim.run.directory import default_run_dir
-from feedbacksim.run.runlock import hold_run_directory
-from feedbacksim.run.sweep import run_sweep, sweep_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep, write its files, print its table; exit 0."""
+    from feedbacksim.cli.display import print_sweep
+    from feedbacksim.run.directory import default_run_dir
+    from feedbacksim.run.runlock import hold_run_directory
+    from feedbacksim.run.sweep import run_sweep, sweep_plan
+
     check_mlflow(args)
     scenario = load_scenario(args.scenario, args)
     if not scenario.spec.analyzers:

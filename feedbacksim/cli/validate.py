@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from feedbacksim.cli.options import add_scenario_options, load_scenario, parse_overrides
 from feedbacksim.errors import ScenarioError
-from feedbacksim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from feedbacksim.scenario.scenario import Scenario
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

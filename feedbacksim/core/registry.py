@@ -15,11 +15,13 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
-import pydantic
-
+from feedbacksim.core.lazy_import import annotation_namespace
 from feedbacksim.errors import suggest
+
+if TYPE_CHECKING:
+    import pydantic
 
 CATEGORIES = ("environment", "model", "policy", "gate", "analyzer")
 ENTRY_POINT_GROUP = "feedbacksim.components"  # the entry-point group, not a module path
@@ -87,7 +89,12 @@ def params_model_for(cls: type, name: str) -> type[pydantic.BaseModel]:
     """
     init = cls.__init__  # type: ignore[misc]  # the class's own signature, not an instance's
     signature = inspect.signature(init)
-    hints = get_type_hints(init, include_extras=True)
+    try:  # a lazily imported module's classes are not imported to read a signature
+        hints = get_type_hints(
+            init, globalns=annotation_namespace(init.__globals__), include_extras=True
+        )
+    except Exception:  # e.g. a stand-in subscripted: evaluate as written
+        hints = get_type_hints(init, include_extras=True)
     skip = {"self", *getattr(cls, "context_params", ())}
     fields: dict[str, Any] = {}
     for pname, param in signature.parameters.items():
@@ -97,6 +104,8 @@ def params_model_for(cls: type, name: str) -> type[pydantic.BaseModel]:
         default = ... if param.default is param.empty else param.default
         fields[pname] = (annotation, default)
     # Strict: values are taken as written (a quoted "3" is not a number, 1 is not true).
+    import pydantic  # when a component's parameters are first read: not for ``--help``
+
     config = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True, strict=True)
     return pydantic.create_model(name, __config__=config, **fields)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from feedbacksim.core.lazy_import import UpwardCall, lazy_module
 from feedbacksim.errors import ScenarioError
 from feedbacksim.run.directory import manifest, write_json
 from feedbacksim.run.options import RunOptions
@@ -30,7 +31,6 @@ from feedbacksim.run.options import RunOptions
 if TYPE_CHECKING:
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
-from feedbacksim.core.lazy_import import lazy_module
 
 stats = lazy_module("scipy.stats")
 
@@ -100,9 +100,11 @@ class Comparison:
     wall_time: float = 0.0
     execution: dict[str, Any] = field(default_factory=dict)
 
-    #: Draws a saved comparison's figure and, when asked, its report (``feedbacksim.report``);
-    #: ``import feedbacksim`` sets it, as for :class:`Results`.
-    reporter: ClassVar[Callable[[Comparison, Path, bool], Any] | None] = None
+    #: Draws a saved comparison's figure and, when asked, its report (the report layer's
+    #: :func:`~feedbacksim.report.saving.report_comparison`), imported on first use.
+    reporter: ClassVar[Callable[[Comparison, Path, bool], Any]] = UpwardCall(
+        "feedbacksim.report.saving:report_comparison"
+    )
 
     def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
         """Write ``comparison.json``, ``manifest.json``, the comparison figure and the report."""
@@ -121,8 +123,7 @@ class Comparison:
             out / "manifest.json",
             manifest(subject, seed=self.a.seed, wall_time=self.wall_time, extra=self.execution),
         )
-        if Comparison.reporter is not None:
-            Comparison.reporter(self, out, report)
+        Comparison.reporter(self, out, report)
         return out
 
     @property

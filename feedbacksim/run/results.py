@@ -12,6 +12,7 @@ import numpy as np
 
 from feedbacksim.analyzers.base import Analyzer, Finding, plain
 from feedbacksim.analyzers.statistics import wilson_interval
+from feedbacksim.core.lazy_import import UpwardCall, lazy_module
 from feedbacksim.core.trace import Trace
 from feedbacksim.run.judgement import (
     one_sided_note,
@@ -23,11 +24,9 @@ from feedbacksim.run.judgement import (
 from feedbacksim.run.replication import EVIDENCE
 
 if TYPE_CHECKING:
-    from feedbacksim.scenario.scenario import Scenario
-from feedbacksim.core.lazy_import import lazy_module
-
-if TYPE_CHECKING:
     import pandas as pd
+
+    from feedbacksim.scenario.scenario import Scenario
 else:
     pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
@@ -176,9 +175,9 @@ class Results:
     a large run need not hold every trace in memory.
     """
 
-    #: Writes a saved directory's report (:func:`feedbacksim.report.write_report`). ``import
-    #: feedbacksim`` sets it, so that the run layer never imports the report layer above it.
-    reporter: ClassVar[Callable[[Path], Any] | None] = None
+    #: Writes a saved directory's report (:func:`feedbacksim.report.write_report`), imported
+    #: on first use, so that the run layer never imports the report layer above it.
+    reporter: ClassVar[Callable[[Path], Any]] = UpwardCall("feedbacksim.report.build:write_report")
 
     def __init__(
         self,
@@ -249,7 +248,7 @@ class Results:
         from feedbacksim.run.directory import write_run
 
         out = write_run(self, Path(directory))
-        if report and Results.reporter is not None:
+        if report:
             Results.reporter(out)
         return out
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from feedbacksim.core.lazy_import import UpwardCall, lazy_module
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.run.directory import manifest, write_json
 from feedbacksim.run.files import atomic_write_text
@@ -33,12 +34,10 @@ from feedbacksim.scenario.sweep_block import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from feedbacksim.run.results import Results
     from feedbacksim.scenario.scenario import Scenario
-from feedbacksim.core.lazy_import import lazy_module
-
-if TYPE_CHECKING:
-    import pandas as pd
 else:
     pd = lazy_module("pandas")  # imported on first use: start-up stays light
 
@@ -74,9 +73,11 @@ class SweepResults:
     scenario: Scenario | None = None
     execution: dict[str, Any] = field(default_factory=dict)
 
-    #: Draws a saved sweep's phase diagram and, when asked, its report
-    #: (``feedbacksim.report``); ``import feedbacksim`` sets it, as for :class:`Results`.
-    reporter: ClassVar[Callable[[SweepResults, Path, bool], Any] | None] = None
+    #: Draws a saved sweep's phase diagram and, when asked, its report (the report layer's
+    #: :func:`~feedbacksim.report.saving.report_sweep`), imported on first use.
+    reporter: ClassVar[Callable[[SweepResults, Path, bool], Any]] = UpwardCall(
+        "feedbacksim.report.saving:report_sweep"
+    )
 
     def save(self, directory: str | os.PathLike[str], report: bool = True) -> Path:
         """Write ``sweep.csv``, ``sweep.json``, ``manifest.json``, the phase diagram and the report."""
@@ -95,8 +96,7 @@ class SweepResults:
             out / "manifest.json",
             manifest(subject, seed=self.seed, wall_time=self.wall_time, extra=self.execution),
         )
-        if SweepResults.reporter is not None:
-            SweepResults.reporter(self, out, report)
+        SweepResults.reporter(self, out, report)
         return out
 
     def to_frame(self) -> pd.DataFrame:

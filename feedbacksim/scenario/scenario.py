@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from feedbacksim.core.expressions import parse
+from feedbacksim.core.lazy_import import UpwardCall
 from feedbacksim.errors import Problem, ScenarioError
 from feedbacksim.scenario.components import build_agent, build_analyzers, build_environment
 from feedbacksim.scenario.schema import MAX_REPLICATIONS, ScenarioSpec
@@ -71,9 +72,9 @@ class Scenario:
     Use :func:`load` or :meth:`from_dict` rather than the constructor.
     """
 
-    #: The run layer's entry point behind :meth:`run`. ``import feedbacksim`` sets it: the
-    #: scenario layer never imports the run layer, the package wires the facade.
-    runner: ClassVar[Callable[..., Results] | None] = None
+    #: The run layer's entry point behind :meth:`run`, imported on first use: the scenario
+    #: layer never imports the run layer.
+    runner: ClassVar[Callable[..., Results]] = UpwardCall("feedbacksim.run.runner:run_scenario")
 
     def __init__(
         self,
@@ -200,8 +201,6 @@ class Scenario:
             raise ScenarioError(
                 Problem(f"must be between 1 and {MAX_REPLICATIONS:,}, found {n}", "replications")
             )
-        if Scenario.runner is None:
-            raise RuntimeError("import feedbacksim to run a scenario")
         return Scenario.runner(
             self,
             replications=n,
