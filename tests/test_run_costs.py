@@ -38,10 +38,14 @@ def policing():
     return feedbacksim.load(POLICING).with_overrides({"horizon": 120})
 
 
-def test_a_small_batched_run_never_starts_the_pool(policing):
+def test_a_small_batched_run_never_starts_the_pool(policing, monkeypatch):
+    sizes = []
+    real = runner.replicate_batch
+    monkeypatch.setattr(runner, "replicate_batch", lambda *a: sizes.append(len(a[3])) or real(*a))
     pool = CountingPool(startup_seconds=1e6)
     results = policing.run(replications=8, seed=3, executor=pool)
-    assert pool.tasks == 0  # every batch ran in this process
+    assert pool.tasks == 0  # every batch ran in this process,
+    assert sizes == [2, 6]  # the first one timed, the other three in one
     serial = policing.run(replications=8, seed=3, executor="serial")
     assert results.findings == serial.findings
 
@@ -93,3 +97,17 @@ def test_a_shipped_run_writes_its_directory_without_pandas_or_scipy_stats(tmp_pa
     assert exit_code in {"0", "1"}, out.stderr
     assert loaded == "[]"
     assert (tmp_path / "run" / "metrics.parquet").is_file()
+
+
+def test_merged_batches_keep_points_apart_and_stay_within_the_cap(monkeypatch):
+    from feedbacksim.run import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 5)
+    batches = [({}, None, 0, [0, 1], ["s0", "s1"]), ({}, None, 0, [2, 3], ["s2", "s3"])]
+    batches += [({}, None, 0, [4, 5], ["s4", "s5"]), ({}, None, 1, [0], ["s0"])]
+    merged = list(batched.merge_batches(batches))
+    assert [(b[2], b[3], b[4]) for b in merged] == [
+        (0, [0, 1, 2, 3], ["s0", "s1", "s2", "s3"]),
+        (0, [4, 5], ["s4", "s5"]),
+        (1, [0], ["s0"]),
+    ]

@@ -22,7 +22,7 @@ from feedbacksim.analyzers.base import Finding
 from feedbacksim.core.seeding import replication_sequences
 from feedbacksim.core.trace import Trace
 from feedbacksim.errors import ScenarioError
-from feedbacksim.run.batched import batch_tasks, batchable, run_batch
+from feedbacksim.run.batched import batch_tasks, batchable, merge_batches, run_batch
 from feedbacksim.run.executors import Executor, make_executor
 from feedbacksim.run.options import RunOptions
 from feedbacksim.run.progress import Progress
@@ -121,7 +121,7 @@ def run_batches(
     rest = list(pending)
     left = per_replication * sum(len(batch[3]) for batch in rest)
     if left <= executor.startup_seconds * workers / (workers - 1):
-        for batch in rest:
+        for batch in merge_batches(rest):  # fewer, larger batches: a kernel's day is shared
             yield replicate_batch(*batch)
     else:
         yield from executor.imap_unordered(replicate_batch, rest)
