@@ -1,4 +1,4 @@
-"""The streamed metrics table: Parquet equals the frame the traces give, one row group each."""
+"""The streamed metrics table: Parquet equals the frame the traces give, a row group per metric."""
 
 from __future__ import annotations
 
@@ -39,7 +39,13 @@ def test_streamed_parquet_equals_the_whole_run_frame(tmp_path):
     read = pd.read_parquet(path)
     # Same values exactly; string columns may read back as pandas' string dtype, not object.
     pd.testing.assert_frame_equal(read, _old_frame(traces), check_exact=True, check_dtype=False)
-    assert pq.ParquetFile(path).metadata.num_row_groups == 3  # one per replication
+    # One row group per replication and metric (the empty replication has none).
+    groups = [pq.ParquetFile(path).read_row_group(i) for i in range(4)]
+    assert pq.ParquetFile(path).metadata.num_row_groups == 4
+    keys = [
+        (g["replication"].unique().to_pylist(), g["metric"].unique().to_pylist()) for g in groups
+    ]
+    assert keys == [([0], ["share"]), ([0], ["total"]), ([2], ["share"]), ([2], ["total"])]
     assert not list(tmp_path.glob(".metrics*"))
 
 

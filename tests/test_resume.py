@@ -232,16 +232,16 @@ def test_a_full_disk_is_a_run_failure_and_resume_completes_the_same_run(
             patch.setattr(store, "write_npz", full_disk_after(3, store.write_npz))
         else:
             # The disk fills while metrics.parquet is streamed, at the second replication.
-            real_table = exports.trace_table
+            real_tables = exports.metric_tables
             calls = {"n": 0}
 
-            def table_then_full_disk(trace, replication):
+            def tables_then_full_disk(trace, replication):
                 calls["n"] += 1
                 if calls["n"] >= 2:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                return real_table(trace, replication)
+                return real_tables(trace, replication)
 
-            patch.setattr(exports, "trace_table", table_then_full_disk)
+            patch.setattr(exports, "metric_tables", tables_then_full_disk)
         with pytest.raises(RunFailure, match="No space left on device") as failure:
             run(tmp_path / "full")
     assert isinstance(failure.value.__cause__, OSError)

@@ -111,3 +111,13 @@ def test_merged_batches_keep_points_apart_and_stay_within_the_cap(monkeypatch):
         (0, [4, 5], ["s4", "s5"]),
         (1, [0], ["s0"]),
     ]
+
+
+def test_exports_read_a_stored_trace_without_its_event_log(policing, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "HOLD_STORED_BYTES", 0)  # read back from the directory
+    results = policing.run(replications=2, seed=3, executor="serial", directory=tmp_path / "r")
+    whole, lean = results.trace(1), results.trace(1, events=False)
+    assert whole.events and lean.events == []  # a retrain a day, left unread
+    assert lean.metadata == whole.metadata and lean.metrics.keys() == whole.metrics.keys()
+    for name, series in whole.metrics.items():
+        assert np.array_equal(lean[name].values, series.values)

@@ -167,8 +167,12 @@ class Trace:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: Any) -> Trace:
-        """Inverse of :meth:`to_arrays` (accepts a mapping or an ``NpzFile``)."""
+    def from_arrays(cls, arrays: Any, events: bool = True) -> Trace:
+        """Inverse of :meth:`to_arrays` (accepts a mapping or an ``NpzFile``).
+
+        ``events=False`` leaves the event log empty without reading it: a long run's log
+        (a retrain a day) can be larger than its metrics, as Python objects several times so.
+        """
         import json
 
         metrics = {}
@@ -179,5 +183,5 @@ class Trace:
                 metrics[name] = MetricSeries(
                     name, groups, np.asarray(arrays[key]), np.asarray(arrays[f"{name}::values"])
                 )
-        events = [tuple(e) for e in json.loads(str(arrays["__events__"]))]
-        return cls(metrics, events, json.loads(str(arrays["__metadata__"])))
+        log = [tuple(e) for e in json.loads(str(arrays["__events__"]))] if events else []
+        return cls(metrics, log, json.loads(str(arrays["__metadata__"])))

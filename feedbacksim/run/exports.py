@@ -1,10 +1,10 @@
 """The run's metrics table on disk, streamed: Parquet always, CSV on request.
 
 The table is long: one row per (replication, metric, time, group) with columns
-``replication, time, metric, group, value``. It is written one replication at a time
-(one Parquet row group each) straight from the trace's numpy arrays, so no whole-run
-table, and not even one replication's DataFrame, is ever held in memory: peak memory
-stays at the simulation's own, whatever the horizon and the number of replications.
+``replication, time, metric, group, value``. It is written one replication and metric
+at a time (one Parquet row group each) straight from the trace's numpy arrays, so no
+whole-run table, and not even one replication's, is ever held in memory: beyond the
+trace and pyarrow itself, peak memory grows with one metric's rows.
 Files appear atomically (``files.atomic_file``: a unique temporary name, then a rename).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -68,45 +68,49 @@ def _strings(names: list[str]) -> pa.Array:
     )
 
 
-def trace_table(trace: Trace, replication: int) -> pa.Table:
-    """One replication's rows as an Arrow table, in :meth:`Trace.to_frame`'s row order."""
+def metric_tables(trace: Trace, replication: int) -> Iterator[pa.Table]:
+    """One replication's rows as Arrow tables, one per metric, in :meth:`Trace.to_frame`'s order.
+
+    One metric at a time, so that what is built beside the trace is a sixth of a
+    replication's rows in a world that records six metrics (at 10^5 days, a whole
+    replication's table with its string columns is about 90 MiB).
+    """
     import pyarrow as pa
 
-    names = list(trace.metrics)
     groups = sorted({g for s in trace.metrics.values() for g in s.groups})
     group_code = {g: i for i, g in enumerate(groups)}
-    times, metric_codes, group_codes, values = [], [], [], []
-    for code, s in enumerate(trace.metrics.values()):
+    group_names = _strings(groups)
+    for name, s in trace.metrics.items():
         n_t, n_g = s.values.shape
-        times.append(np.repeat(s.times, n_g))
-        metric_codes.append(np.full(n_t * n_g, code, dtype=np.int32))
+        rows = n_t * n_g
         codes = np.array([group_code[g] for g in s.groups], dtype=np.int32)
-        group_codes.append(np.tile(codes, n_t))
-        values.append(s.values.reshape(-1))
+        # Strings are decoded inside Arrow from small dictionaries: no Python object per row.
+        metric = pa.DictionaryArray.from_arrays(
+            _numeric(np.zeros(rows, dtype=np.int32), pa.int32()), _strings([name])
+        )
+        group = pa.DictionaryArray.from_arrays(
+            _numeric(np.tile(codes, n_t), pa.int32()), group_names
+        )
+        columns = [
+            _numeric(np.full(rows, replication, dtype=np.int64), pa.int64()),
+            _numeric(np.repeat(s.times.astype(float, copy=False), n_g), pa.float64()),
+            metric.cast(pa.string()),
+            group.cast(pa.string()),
+            _numeric(s.values.reshape(-1).astype(float, copy=False), pa.float64()),
+        ]
+        yield pa.Table.from_arrays(columns, schema=metrics_schema())
 
-    def joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
-    time = joined(times, float)
-    # Strings are decoded inside Arrow from small dictionaries: no Python object per row.
-    metric = pa.DictionaryArray.from_arrays(
-        _numeric(joined(metric_codes, np.int32), pa.int32()), _strings(names)
-    )
-    group = pa.DictionaryArray.from_arrays(
-        _numeric(joined(group_codes, np.int32), pa.int32()), _strings(groups)
-    )
-    columns = [
-        _numeric(np.full(time.shape[0], replication, dtype=np.int64), pa.int64()),
-        _numeric(time.astype(float, copy=False), pa.float64()),
-        metric.cast(pa.string()),
-        group.cast(pa.string()),
-        _numeric(joined(values, float).astype(float, copy=False), pa.float64()),
-    ]
-    return pa.Table.from_arrays(columns, schema=metrics_schema())
+def trace_table(trace: Trace, replication: int) -> pa.Table:
+    """One replication's rows as one Arrow table (:func:`metric_tables` joined)."""
+    import pyarrow as pa
+
+    tables = list(metric_tables(trace, replication))
+    return pa.concat_tables(tables) if tables else metrics_schema().empty_table()
 
 
 def write_parquet(traces: Iterable[Trace], path: Path) -> Path:
-    """Write ``traces`` (replication 0, 1, ...) to ``path``, one row group per replication."""
+    """Write ``traces`` (replication 0, 1, ...) to ``path``: a row group per replication and metric."""
     import pyarrow.parquet as pq
 
     with (
@@ -114,7 +118,9 @@ def write_parquet(traces: Iterable[Trace], path: Path) -> Path:
         pq.ParquetWriter(handle, metrics_schema()) as writer,
     ):
         for i, trace in enumerate(traces):
-            writer.write_table(trace_table(trace, i))
+            for table in metric_tables(trace, i):
+                if table.num_rows:
+                    writer.write_table(table)
     return path
 
 
@@ -136,7 +142,7 @@ def write_metrics(results: Results, directory: Path, csv: bool = False) -> list[
     """
 
     def traces() -> Iterator[Trace]:
-        return (results.trace(i) for i in range(results.replications))
+        return (results.trace(i, events=False) for i in range(results.replications))
 
     written = [write_parquet(traces(), directory / PARQUET_NAME)]
     if csv:

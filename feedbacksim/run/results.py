@@ -222,8 +222,15 @@ class Results:
         """Why the evidence cannot carry a verdict, or None when the verdict is pass or fail."""
         return self.verdict_reason if self._verdict == "inconclusive" else None
 
-    def trace(self, i: int) -> Trace:
-        """The trace of replication ``i``."""
+    def trace(self, i: int, events: bool = True) -> Trace:
+        """The trace of replication ``i``.
+
+        ``events=False``: a run read from its directory leaves the event log unread (for
+        exports of the metrics alone); traces in memory are returned whole.
+        """
+        without_events = getattr(self._traces, "without_events", None)
+        if not events and without_events is not None:
+            return without_events(i)
         return self._traces[i]
 
     def to_frame(self) -> pd.DataFrame:

@@ -126,10 +126,11 @@ class ReplicationStore:
             self.path(index), lambda handle: write_npz(handle, members), binary=True
         )
 
-    def load_trace(self, index: int) -> Trace:
-        """The trace of replication ``index`` (read from its file)."""
+    def load_trace(self, index: int, events: bool = True) -> Trace:
+        """The trace of replication ``index`` (read from its file; without its event log
+        when ``events`` is false)."""
         with np.load(self.path(index), allow_pickle=False) as data:
-            return Trace.from_arrays({k: data[k] for k in data.files if k != FINDINGS_KEY})
+            return Trace.from_arrays(_TraceMembers(data), events=events)
 
     def load_findings(self, index: int) -> list[Finding]:
         """The findings of replication ``index`` (only that member of the file is read)."""
@@ -149,6 +150,22 @@ class ReplicationStore:
         ``held``: traces already in memory (the ones this process just wrote), by index.
         """
         return StoredTraces(self, replications, held)
+
+
+class _TraceMembers(Mapping[str, np.ndarray]):
+    """The trace members of a replication file, each read only when asked for."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self.data.files if k != FINDINGS_KEY)
+
+    def __len__(self) -> int:
+        return len(self.data.files) - (FINDINGS_KEY in self.data.files)
 
 
 class StoredTraces(Sequence[Trace]):
@@ -187,6 +204,11 @@ class StoredTraces(Sequence[Trace]):
     def __iter__(self) -> Iterator[Trace]:
         for index in range(self.replications):
             yield self[index]
+
+    def without_events(self, index: int) -> Trace:
+        """Replication ``index``'s metrics and metadata, its event log left unread."""
+        held = self.held.get(index)
+        return held if held is not None else self.store.load_trace(index, events=False)
 
 
 class DiscardedTraces(Sequence[Trace]):
