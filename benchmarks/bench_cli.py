@@ -11,8 +11,10 @@ user + system time of the process and every worker it waited for
   6 metrics x 2 regions and writes them to a Parquet file: the floor of the same work.
 * the shipped policing run three ways: serial without the report (the simulation, the
   verdict and the run directory), the default executor without the report, and the
-  default command (``feedbacksim run scenarios/predictive_policing.yaml``, report included);
-* start-up: ``--help``, ``list``, ``schema`` and ``validate`` of the same file.
+  default command (``feedbacksim run scenarios/predictive_policing.yaml``, report included).
+
+Start-up alone (``--help``, ``list``, ``schema``, ``validate``) is the second table of
+``benchmarks/bench_core.py``.
 
 The load average is printed before the table; above the number of cores the numbers are
 noisy, and ratios within one run hold better than absolute seconds.
@@ -104,10 +106,6 @@ def main() -> None:
             ),
             ("run --no-report", lambda: run("--no-report")),
             ("run (default, with the report)", lambda: run()),
-            ("--help", lambda: [*cli, "--help"]),
-            ("list", lambda: [*cli, "list"]),
-            ("schema", lambda: [*cli, "schema"]),
-            ("validate", lambda: [*cli, "validate", str(POLICING)]),
         ]
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
