@@ -8,7 +8,7 @@ user + system time of the process and every worker it waited for
 * ``plain numpy``: a script that imports numpy and pyarrow, runs the shipped policing urn
   (2 regions, rates 0.6/0.4, one patrol a day, proportional dispatch on discovered counts)
   for 50 replications x 2,000 days vectorized over replications, records the same
-  6 metrics x 2 regions and writes them to a Parquet file: the floor of the same work.
+  7 metrics x 2 regions and writes them to a Parquet file: the floor of the same work.
 * the shipped policing run three ways: serial without the report (the simulation, the
   verdict and the run directory), the default executor without the report, and the
   default command (``feedbacksim run scenarios/predictive_policing.yaml``, report included).
@@ -41,7 +41,8 @@ R, T = 50, 2000
 rates = np.array([0.6, 0.4])
 counts = np.ones((R, 2))
 rows = np.arange(R)
-out = np.empty((6, T, R, 2))
+out = np.empty((7, T, R, 2))
+missed_total = np.zeros((R, 2))
 for t in range(T):
     p = counts / counts.sum(axis=1, keepdims=True)
     chosen = (rng.random(R) >= p[:, 0]).astype(np.int64)
@@ -50,15 +51,18 @@ for t in range(T):
     incidents = (rng.random((R, 2)) < rates).astype(float)
     found = actions * incidents
     counts += found
-    out[:, t] = p, actions, rates / rates.sum(), found, incidents - found, rates
+    missed_total += incidents - found
+    for m, value in enumerate((p, actions, rates / rates.sum(), found, incidents - found,
+                               rates, missed_total / (t + 1))):
+        out[m, t] = value
 values = out.transpose(2, 0, 1, 3).reshape(-1)  # replication, metric, time, region
 n = values.shape[0]
 table = pa.table({
     "replication": np.repeat(np.arange(R), n // R),
-    "time": np.tile(np.repeat(np.arange(T, dtype=float), 2), 6 * R),
+    "time": np.tile(np.repeat(np.arange(T, dtype=float), 2), 7 * R),
     "metric": pa.DictionaryArray.from_arrays(
-        np.tile(np.repeat(np.arange(6, dtype=np.int32), 2 * T), R),
-        ["share", "patrols", "true_share", "found", "missed", "rates"]),
+        np.tile(np.repeat(np.arange(7, dtype=np.int32), 2 * T), R),
+        ["share", "patrols", "true_share", "found", "missed", "rates", "mean_missed"]),
     "group": pa.DictionaryArray.from_arrays(
         np.tile(np.arange(2, dtype=np.int32), n // 2), ["0", "1"]),
     "value": values,
@@ -70,7 +74,9 @@ pq.write_table(table, sys.argv[1])
 def cpu_of(command: list[str], cwd: Path) -> float:
     """CPU seconds (user + system) of ``command`` and the workers it waited for."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode not in (0, 1):  # 1: the policing design fails, as it should
+        raise SystemExit(f"{' '.join(command[:4])}... exited {done.returncode}: {done.stderr}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
