@@ -208,6 +208,12 @@ class DaskExecutor(Executor):
             self._stack.enter_context(dask.config.set({"temporary-directory": str(scratch)}))
         try:
             if address is None:
+                # The workers' statistical profiler samples the task's Python stack every
+                # 10 ms: a cost a replication (pure Python and numpy) pays in full, for a
+                # dashboard nobody opens here. An existing cluster keeps its own settings.
+                self._stack.enter_context(
+                    dask.config.set({"distributed.worker.profile.enabled": False})
+                )
                 cluster = distributed.LocalCluster(
                     n_workers=workers or default_workers(),
                     threads_per_worker=1,
