@@ -39,14 +39,25 @@ def test_streamed_parquet_equals_the_whole_run_frame(tmp_path):
     read = pd.read_parquet(path)
     # Same values exactly; string columns may read back as pandas' string dtype, not object.
     pd.testing.assert_frame_equal(read, _old_frame(traces), check_exact=True, check_dtype=False)
-    # One row group per replication and metric (the empty replication has none).
-    groups = [pq.ParquetFile(path).read_row_group(i) for i in range(4)]
-    assert pq.ParquetFile(path).metadata.num_row_groups == 4
+    assert pq.ParquetFile(path).metadata.num_row_groups == 2  # one per non-empty replication
+    assert not list(tmp_path.glob(".metrics*"))
+
+
+def test_a_long_replication_is_written_in_row_groups_of_whole_metrics(tmp_path, monkeypatch):
+    from feedbacksim.run import exports
+
+    monkeypatch.setattr(exports, "ROW_GROUP_ROWS", 70)  # "share" has 60 rows, "total" 30
+    traces = [_trace(1, 30), _trace(3, 17)]
+    path = write_parquet(iter(traces), tmp_path / "metrics.parquet")
+    file = pq.ParquetFile(path)
+    groups = [file.read_row_group(i) for i in range(file.metadata.num_row_groups)]
     keys = [
         (g["replication"].unique().to_pylist(), g["metric"].unique().to_pylist()) for g in groups
     ]
-    assert keys == [([0], ["share"]), ([0], ["total"]), ([2], ["share"]), ([2], ["total"])]
-    assert not list(tmp_path.glob(".metrics*"))
+    assert keys == [([0], ["share"]), ([0], ["total"]), ([1], ["share", "total"])]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(path), _old_frame(traces), check_exact=True, check_dtype=False
+    )
 
 
 def test_trace_table_keeps_group_order_per_metric():

@@ -1,10 +1,11 @@
 """The run's metrics table on disk, streamed: Parquet always, CSV on request.
 
 The table is long: one row per (replication, metric, time, group) with columns
-``replication, time, metric, group, value``. It is written one replication and metric
-at a time (one Parquet row group each) straight from the trace's numpy arrays, so no
-whole-run table, and not even one replication's, is ever held in memory: beyond the
-trace and pyarrow itself, peak memory grows with one metric's rows.
+``replication, time, metric, group, value``. It is written one replication at a time
+(a Parquet row group each; a long replication's metrics in row groups of at most
+:data:`ROW_GROUP_ROWS` rows) straight from the trace's numpy arrays, so no whole-run table
+is ever held in memory: beyond the trace and pyarrow itself, peak memory is bounded by
+one row group's rows, whatever the horizon and the number of replications.
 Files appear atomically (``files.atomic_file``: a unique temporary name, then a rename).
 """
 
@@ -109,8 +110,15 @@ def trace_table(trace: Trace, replication: int) -> pa.Table:
     return pa.concat_tables(tables) if tables else metrics_schema().empty_table()
 
 
+#: Rows a replication's metrics are gathered into before they are written as a row group:
+#: a row group costs about 0.6 ms to write, and 2^18 rows about 10 MiB to hold.
+ROW_GROUP_ROWS = 1 << 18
+
+
 def write_parquet(traces: Iterable[Trace], path: Path) -> Path:
-    """Write ``traces`` (replication 0, 1, ...) to ``path``: a row group per replication and metric."""
+    """Write ``traces`` (replication 0, 1, ...) to ``path``: a row group per replication,
+    or per run of its metrics up to :data:`ROW_GROUP_ROWS` rows when it has more."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     with (
@@ -118,9 +126,16 @@ def write_parquet(traces: Iterable[Trace], path: Path) -> Path:
         pq.ParquetWriter(handle, metrics_schema()) as writer,
     ):
         for i, trace in enumerate(traces):
+            gathered: list[pa.Table] = []
+            rows = 0
             for table in metric_tables(trace, i):
-                if table.num_rows:
-                    writer.write_table(table)
+                if gathered and rows + table.num_rows > ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(gathered))
+                    gathered, rows = [], 0
+                gathered.append(table)
+                rows += table.num_rows
+            if rows:
+                writer.write_table(pa.concat_tables(gathered))
     return path
 
 
