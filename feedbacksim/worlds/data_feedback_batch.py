@@ -106,26 +106,30 @@ def pairwise_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     if padded != width:
         values = np.concatenate([values, np.zeros((values.shape[0], padded - width))], axis=1)
     blocks = values.reshape(values.shape[0], padded // 8, 8)
-    rows = np.arange(values.shape[0])
-    total = _tree(values, blocks, rows, np.zeros_like(counts), counts.astype(np.int64))
-    return 0.0 + total
-
-
-def _tree(
-    values: np.ndarray, blocks: np.ndarray, rows: np.ndarray, start: np.ndarray, n: np.ndarray
-) -> np.ndarray:
-    """numpy's ``pairwise_sum`` of each part ``values[rows, start:start + n]``."""
-    out = np.empty(rows.shape[0])
-    split = n > BLOCK
-    leaf = ~split
-    out[leaf] = _leaf(values, blocks, rows[leaf], start[leaf], n[leaf])
-    if split.any():
+    # Down the trees, level by level: every part of every row longer than a block is split
+    # in two (its first half, then the rest, side by side in the next level).
+    rows, start, n = np.arange(values.shape[0]), np.zeros_like(counts), counts.astype(np.int64)
+    levels = []
+    while True:
+        split = n > BLOCK
+        levels.append((rows, start, n, split))
+        if not split.any():
+            break
         half = n[split] // 2
         half -= half % 8
-        first = _tree(values, blocks, rows[split], start[split], half)
-        rest = _tree(values, blocks, rows[split], start[split] + half, n[split] - half)
-        out[split] = first + rest
-    return out
+        rows = np.concatenate([rows[split], rows[split]])
+        start = np.concatenate([start[split], start[split] + half])
+        n = np.concatenate([half, n[split] - half])
+    # Up again: a block's sum at a leaf, the sum of its two halves at a split.
+    below = np.empty(0)
+    for rows, start, n, split in reversed(levels):
+        sums = np.empty(rows.shape[0])
+        leaf = ~split
+        sums[leaf] = _leaf(values, blocks, rows[leaf], start[leaf], n[leaf])
+        parts = below.shape[0] // 2
+        sums[split] = below[:parts] + below[parts:]
+        below = sums
+    return 0.0 + below
 
 
 def _leaf(
@@ -190,7 +194,8 @@ def _scores(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
 
     The joint log-likelihood of each class, then sklearn's ``_logsumexp`` over the two:
     the larger term is replaced by -inf, the other shifted by it, ``log1p`` of the sum
-    over the count of maxima plus ``log`` of that count plus the maximum.
+    over the count of maxima plus ``log`` of that count plus the maximum (with finite
+    terms, the same floats from one exponential of the smaller term).
     """
     jll = []
     for c in (0, 1):
@@ -202,6 +207,12 @@ def _scores(model: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
         jll.append(joint + n_ij)
     j0, j1 = jll
     top = np.maximum(j0, j1)
+    if np.isfinite(top).all():
+        # Finite terms: the larger one's exponential is exp(-inf) = 0 and the count of
+        # maxima is 1 unless they tie (then the sum is 0, and log(count) = log 2).
+        tie = j0 == j1
+        s = np.exp(np.where(tie, -np.inf, np.minimum(j0, j1)) - top)
+        return np.exp(j1 - (np.where(tie, np.log(2.0), np.log1p(s)) + top))
     at0, at1 = j0 == top, j1 == top
     count = (0.0 + at0) + at1.astype(float)
     shift = np.where(np.isfinite(top), top, 0.0)
