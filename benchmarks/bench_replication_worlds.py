@@ -1,4 +1,4 @@
-"""The replication axis beyond policing and the bandit: retention and attention worlds.
+"""The replication axis beyond policing and the bandit: retention, attention, pricing, data feedback.
 
 Run: ``python benchmarks/bench_replication_worlds.py [--replications 100]
 [--serial-sample 10] [--scenarios retention.yaml ...]``. For each shipped scenario at its
@@ -35,6 +35,10 @@ DEFAULT = (
     "retention_mitigated.yaml",
     "attention_dynamic.yaml",
     "attention_dynamic_mitigated.yaml",
+    "pricing.yaml",
+    "pricing_mitigated.yaml",
+    "data_feedback.yaml",
+    "data_feedback_mitigated.yaml",
 )
 
 
@@ -82,7 +86,9 @@ def main() -> None:
         if not batchable(scenario):
             print(f"{name:>32}: not batchable, skipped")
             continue
-        scenario.with_overrides({"horizon": 3}).run(replications=2, executor="serial")  # warm
+        warm = scenario.with_overrides({"horizon": 3})  # imports and caches, both paths
+        warm.run(replications=2, executor="serial")
+        serial_run(warm, 1, 7)
         ours = cpu(run_kernel, scenario, r, 7)
         run = cpu(scenario.run, r, 7, executor="serial")
         sample = min(r, args.serial_sample)

@@ -34,6 +34,8 @@ KERNELS: dict[str, tuple[str, ...]] = {
     "performative": ("feedbacksim.worlds.performative_batch",),
     "demand": ("feedbacksim.worlds.demand_batch",),
     "retention": ("feedbacksim.worlds.retention_batch",),
+    "pricing": ("feedbacksim.worlds.pricing_batch",),
+    "data_feedback": ("feedbacksim.worlds.data_feedback_batch",),
 }
 
 

@@ -97,17 +97,21 @@ class DataFeedbackWorld(Environment):
             self.agents[self.agent] if self.agent else next(iter(self.agents.values()))
         )
         self._eval = Batch(self.population_sample(self.eval_size, self.rng)[0])
-        self.delta = bayes_bias(self.positive_rate, self.separation)
+        self.delta, self.bound = self.delta_and_bound()
+        for metric in self.metrics:
+            self.declare(metric)
+        self.every(1.0, self.step)
+
+    def delta_and_bound(self) -> tuple[float, float]:
+        """The Bayes classifier's bias (delta) and the bound ``(1 + k/m) * delta`` as recorded."""
+        delta = bayes_bias(self.positive_rate, self.separation)
         m, k = self.human_labels, self.model_labels
         # A predicted positive rate lies in [0, 1], so no bias leaves [-p, 1 - p]: a larger
         # bound says nothing more, and m = 0 (no bound at all) records the range's end.
         p = self.positive_rate
         # (delta = 0, a Bayes classifier that does not amplify, gives 0 for every m.)
-        bound = (1.0 + k / m) * self.delta if m > 0 else np.sign(self.delta)
-        self.bound = float(np.clip(bound, -p, 1.0 - p))
-        for metric in self.metrics:
-            self.declare(metric)
-        self.every(1.0, self.step)
+        bound = (1.0 + k / m) * delta if m > 0 else np.sign(delta)
+        return delta, float(np.clip(bound, -p, 1.0 - p))
 
     def population_sample(
         self, n: int, rng: np.random.Generator
