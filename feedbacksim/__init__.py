@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from feedbacksim.core.simulation import Simulation
     from feedbacksim.core.trace import Trace
     from feedbacksim.errors import ScenarioError
+    from feedbacksim.run.compare import Comparison
     from feedbacksim.run.results import Results
+    from feedbacksim.run.runner import run_scenario
+    from feedbacksim.run.sweep import SweepResults
     from feedbacksim.scenario.scenario import Scenario, load
 
 __version__ = "0.1.0"
@@ -35,6 +38,7 @@ _EXPORTS = {
     "Agent": "feedbacksim.core.agent",
     "Analyzer": "feedbacksim.analyzers.base",
     "Batch": "feedbacksim.core.cases",
+    "Comparison": "feedbacksim.run.compare",
     "Decision": "feedbacksim.core.cases",
     "Environment": "feedbacksim.core.environment",
     "Finding": "feedbacksim.analyzers.base",
@@ -42,11 +46,13 @@ _EXPORTS = {
     "Results": "feedbacksim.run.results",
     "Scenario": "feedbacksim.scenario.scenario",
     "ScenarioError": "feedbacksim.errors",
+    "SweepResults": "feedbacksim.run.sweep",
     "Simulation": "feedbacksim.core.simulation",
     "Trace": "feedbacksim.core.trace",
     "load": "feedbacksim.scenario.scenario",
     "register": "feedbacksim.core.registry",
     "registry": "feedbacksim.core.registry",
+    "run_scenario": "feedbacksim.run.runner",
 }
 
 _moved.install()
@@ -74,6 +80,7 @@ __all__ = [
     "Agent",
     "Analyzer",
     "Batch",
+    "Comparison",
     "Decision",
     "Environment",
     "Finding",
@@ -82,8 +89,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "SweepResults",
     "Trace",
     "load",
     "register",
     "registry",
+    "run_scenario",
 ]

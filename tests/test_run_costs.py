@@ -121,3 +121,30 @@ def test_exports_read_a_stored_trace_without_its_event_log(policing, tmp_path, m
     assert lean.metadata == whole.metadata and lean.metrics.keys() == whole.metrics.keys()
     for name, series in whole.metrics.items():
         assert np.array_equal(lean[name].values, series.values)
+    last = results.trace(-1, events=False)  # indexed as a sequence is
+    assert np.array_equal(last["patrol_share"].values, lean["patrol_share"].values)
+    with pytest.raises(IndexError):
+        results.trace(2, events=False)
+
+
+def test_a_sweeps_costlier_point_is_timed_before_its_batches_stay_here(monkeypatch):
+    # Point 0 costs 0.01 s a replication, point 1 costs 1 s: point 1's first batch is
+    # timed here, and the rest of the run (1 s x 6 left) is worth the workers' start (1.6 s).
+    clock = {"now": 0.0}
+    cost = {0: 0.01, 1: 1.0}
+    ran_here = []
+
+    def fake_batch(data, source, point, indices, seeds):
+        clock["now"] += cost[point] * len(indices)
+        return [(point, i) for i in indices]
+
+    monkeypatch.setattr(runner, "replicate_batch", fake_batch)
+    monkeypatch.setattr(runner.time, "process_time", lambda: clock["now"])
+    batches = [({}, None, p, [2 * b, 2 * b + 1], ["s", "s"]) for p in (0, 1) for b in range(4)]
+    pool = CountingPool(startup_seconds=0.8)
+    for result in runner.run_batches(pool, batches):
+        if pool.tasks == 0:
+            ran_here.append(result)
+    assert [r[0][0] for r in ran_here] == [0, 0, 1]  # point 0 timed, then merged; point 1 timed
+    assert [len(r) for r in ran_here] == [2, 6, 2]
+    assert pool.tasks == 3  # point 1's other three batches

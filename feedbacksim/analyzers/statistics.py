@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Literal
 
@@ -452,7 +452,8 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01, slope: bool = True) -> T
     y = _as_1d(y, "y")
     n = y.size
     if n < 5:  # the bias correction below divides by n - 4
-        return _null_trend(y) if n < 3 else trend_test(y, alpha=0.0)
+        short = _null_trend(y) if n < 3 else trend_test(y, alpha=0.0)
+        return short if slope else replace(short, slope=float("nan"))
     t = np.arange(n, dtype=float)
     estimate = theil_sen_slope(y) if slope else float("nan")
     ties = _tie_counts(y)
@@ -531,11 +532,12 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     if n == 0:
         return (0.0, 1.0)
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    p, z2 = successes / n, z * z
-    center = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    lower = 0.0 if successes == 0 else max(0.0, center - half)
-    upper = 1.0 if successes == n else min(1.0, center + half)
+    trials = float(n)  # numpy integers would overflow in n * n
+    p, z2 = successes / trials, z * z
+    center = (p + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = z / (1 + z2 / trials) * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    lower = 0.0 if successes == 0 else max(0.0, float(center - half))
+    upper = 1.0 if successes == n else min(1.0, float(center + half))
     return (lower, upper)
 
 

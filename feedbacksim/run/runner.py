@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,31 +101,42 @@ def run_batches(
     """:func:`replicate_batch` of every batch; a pool's workers start only when they pay.
 
     Replications on the replication axis are cheap, and spawning a worker costs about a
-    second of CPU (``executor.startup_seconds``). With such an executor the first batch
-    runs here, timed; if the other batches at that pace would cost less than the workers'
-    start (``w`` workers finish ``left`` seconds of work in ``startup + left / w``, which
-    beats ``left`` here only when ``left > startup * w / (w - 1)``), they run here too, and
-    the pool is never started. A replication's numbers do not depend on where it ran.
+    second of CPU (``executor.startup_seconds``). With such an executor batches run here,
+    timed, while the work left at the highest pace seen so far would cost less than
+    starting the workers (``w`` workers finish ``left`` seconds of work in
+    ``startup + left / w``, which beats ``left`` here only when
+    ``left > startup * w / (w - 1)``); from the first batch where it would not, the rest
+    go to the pool. Each point's first batch runs alone, so that a sweep's costlier
+    points are timed before their other batches are; those are then run merged. A
+    replication's numbers do not depend on where it ran.
     """
-    pending = iter(batches)
     workers = executor.workers
     if executor.startup_seconds <= 0 or workers < 2:
-        yield from executor.imap_unordered(replicate_batch, pending)
+        yield from executor.imap_unordered(replicate_batch, batches)
         return
-    first = next(pending, None)
-    if first is None:
-        return
-    started = time.process_time()
-    result = replicate_batch(*first)
-    per_replication = (time.process_time() - started) / max(1, len(first[3]))
-    yield result
-    rest = list(pending)
-    left = per_replication * sum(len(batch[3]) for batch in rest)
-    if left <= executor.startup_seconds * workers / (workers - 1):
-        for batch in merge_batches(rest):  # fewer, larger batches: a kernel's day is shared
-            yield replicate_batch(*batch)
-    else:
-        yield from executor.imap_unordered(replicate_batch, rest)
+    worth_it = executor.startup_seconds * workers / (workers - 1)
+    queue = deque(batches)
+    pace = 0.0  # the highest CPU seconds per replication seen so far
+    timed: set[int] = set()  # points whose pace is known
+    while queue:
+        if timed and pace * sum(len(batch[3]) for batch in queue) > worth_it:
+            yield from executor.imap_unordered(replicate_batch, list(queue))
+            return
+        point = queue[0][2]
+        if point in timed:  # the rest of this point, in as few batches as fit
+            same = []
+            while queue and queue[0][2] == point:
+                same.append(queue.popleft())
+            runs = list(merge_batches(same))
+            queue.extendleft(reversed(runs[1:]))
+            batch = runs[0]
+        else:
+            batch = queue.popleft()
+        started = time.process_time()
+        result = replicate_batch(*batch)
+        pace = max(pace, (time.process_time() - started) / max(1, len(batch[3])))
+        timed.add(point)
+        yield result
 
 
 def run_points(

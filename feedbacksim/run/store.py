@@ -194,12 +194,15 @@ class StoredTraces(Sequence[Trace]):
     def __getitem__(self, index: int | slice) -> Trace | list[Trace]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self.replications))]
+        return self._get(index, events=True)
+
+    def _get(self, index: int, events: bool) -> Trace:
         if index < 0:
             index += self.replications
         if not 0 <= index < self.replications:
             raise IndexError(f"replication {index} out of range 0..{self.replications - 1}")
         held = self.held.get(index)
-        return held if held is not None else self.store.load_trace(index)
+        return held if held is not None else self.store.load_trace(index, events=events)
 
     def __iter__(self) -> Iterator[Trace]:
         for index in range(self.replications):
@@ -207,8 +210,7 @@ class StoredTraces(Sequence[Trace]):
 
     def without_events(self, index: int) -> Trace:
         """Replication ``index``'s metrics and metadata, its event log left unread."""
-        held = self.held.get(index)
-        return held if held is not None else self.store.load_trace(index, events=False)
+        return self._get(index, events=False)
 
 
 class DiscardedTraces(Sequence[Trace]):
