@@ -185,7 +185,9 @@ def run_points(
                 stores[point].write(index, arrays, found)
                 size = sum(a.nbytes for a in arrays.values())
                 if keep_traces and held_bytes + size <= HOLD_STORED_BYTES:
-                    traces[point][index] = Trace.from_arrays(arrays)
+                    # Own copies: a batched replication's arrays are views into its batch's.
+                    own = {k: v if v.flags.c_contiguous else v.copy() for k, v in arrays.items()}
+                    traces[point][index] = Trace.from_arrays(own)
                     held_bytes += size
             elif keep_traces:
                 traces[point][index] = Trace.from_arrays(arrays)

@@ -83,7 +83,7 @@ def bytes_per_replication(spec: Any) -> int:
     """Memory one replication of a batch holds: its recorded metrics and its drawn numbers."""
     days = max(1, math.ceil(spec.horizon))
     regions = len(spec.environment.params["incident_rates"])
-    return 8 * days * (regions * (len(METRICS) + 1) + 1)
+    return 8 * days * (regions * (len(METRICS) + 1) + 1)  # + the incidents
 
 
 def run_batch(
@@ -107,13 +107,20 @@ def run_batch(
 
     counts = np.tile(prior, (r, 1))
     unlearned = np.zeros((r, k))  # discoveries observed since the last update
-    missed_total = np.zeros((r, k))
-    # (R, T, regions): replication i's (T, regions) block is contiguous, its trace a view.
-    recorded = {m: np.empty((r, days, k)) for m in METRICS}
-    # Constant without dynamic rates: written once, not once a day.
+    # (T, R, regions), so that each day writes one contiguous block; replication i's trace
+    # holds (T, regions) views into them, copied only when stored or sent to another process.
+    recorded = {m: np.empty((days, r, k)) for m in METRICS if m != "mean_missed"}
+    # What does not feed back is computed for the whole horizon outside the daily loop:
+    # the incidents (the serial world's ``random(regions) < rates``), and from them and
+    # the day's discoveries the misses and their running mean (``cumsum`` adds day after
+    # day, as the serial world's running total does).
+    incidents = np.less(incidents_u, rates, out=incidents_u, casting="unsafe")  # 0.0 / 1.0
     recorded["true_incident_share"][...] = rates / rates.sum()
     recorded["incident_rate"][...] = rates
+    shares, patrols = recorded["patrol_share"], recorded["patrols"]
+    discovered = recorded["discovered"]
     regions = np.arange(k)
+    last = k - 1
     state = {"day": 0}
 
     def step() -> None:
@@ -121,21 +128,28 @@ def run_batch(
         if t > 0 and t % every == 0:  # the retrain rule: every ``every`` days, from day 0
             counts[...] += unlearned
             unlearned[...] = 0.0
-        p = _allocation(counts, epsilon, k, out=recorded["patrol_share"][:, t])
-        cdf = np.cumsum(p, axis=1)
-        chosen = np.minimum((cdf <= (choice_u[t] * cdf[:, -1])[:, None]).sum(axis=1), k - 1)
-        actions = np.equal(chosen[:, None], regions).astype(float)
-        recorded["patrols"][:, t] = actions
-        incidents = (incidents_u[t] < rates).astype(float)
+        p = _allocation(counts, epsilon, k, out=shares[t])
+        if k == 2:
+            # The inverse CDF below for two regions: region 1 when p0 <= u (p0 + p1); the
+            # second comparison, (p0 + p1) <= u (p0 + p1), holds only when the first does.
+            chosen: np.ndarray = p[:, 0] <= choice_u[t] * (p[:, 0] + p[:, 1])
+        else:
+            cdf = np.cumsum(p, axis=1)
+            chosen = np.minimum((cdf <= (choice_u[t] * cdf[:, -1])[:, None]).sum(axis=1), last)
+        actions = np.equal(chosen[:, None], regions, out=patrols[t], casting="unsafe")
         # 0/1 times 0/1: the serial ``where(patrolled, incidents, 0.0)``, float for float.
-        discovered = np.multiply(actions, incidents, out=recorded["discovered"][:, t])
-        np.add(unlearned, discovered, out=unlearned)  # only the patrolled region is observed
-        missed = np.subtract(incidents, discovered, out=recorded["missed"][:, t])
-        np.add(missed_total, missed, out=missed_total)
-        np.divide(missed_total, t + 1, out=recorded["mean_missed"][:, t])
-        state["day"] = t + 1
+        np.multiply(actions, incidents[t], out=discovered[t])
+        np.add(unlearned, discovered[t], out=unlearned)  # only the patrolled region is observed
 
-    step_every_unit(step, spec.horizon)  # one simpy event per day advances every replication
+    def advance() -> None:
+        step()
+        state["day"] += 1
+
+    step_every_unit(advance, spec.horizon)  # one simpy event per day advances every replication
+    missed = np.subtract(incidents, discovered, out=recorded["missed"])
+    running = np.cumsum(missed, axis=0)
+    np.divide(running, np.arange(1, days + 1, dtype=float)[:, None, None], out=running)
+    recorded["mean_missed"] = running
 
     times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
@@ -144,7 +158,7 @@ def run_batch(
     scales = PolicingWorld(**spec.environment.params).scales()  # as the serial world declares
     traces = []
     for i, index in enumerate(indices):
-        metrics = {m: MetricSeries(m, groups, times, recorded[m][i]) for m in METRICS}
+        metrics = {m: MetricSeries(m, groups, times, recorded[m][:, i]) for m in METRICS}
         metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
         traces.append(Trace(metrics, list(events), metadata))
     return traces
