@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_batched import _assert_identical
 
 import feedbacksim
 from feedbacksim.core.seeding import replication_sequences
 from feedbacksim.run.batched import batchable, kernel
 from feedbacksim.run.runner import replicate_batch
 from feedbacksim.worlds.data_feedback_batch import pairwise_sums
-from tests.test_batched import _assert_identical
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_batched import _assert_identical
 
 import feedbacksim
 from feedbacksim.run.batched import batchable, kernel
-from tests.test_batched import _assert_identical
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
