@@ -77,8 +77,9 @@ def test_other_configurations_run_serially(policing, override):
     assert not batchable(policing.with_overrides(override))
 
 
-def test_runner_takes_the_batched_path_and_gives_the_serial_results(policing, monkeypatch):
-    scenario = policing.with_overrides({"horizon": 120})
+def assert_runner_batches_as_serial(scenario, replications: int, seed: int, monkeypatch) -> list:
+    """``Scenario.run`` takes the batched path (every replication in a batch) and gives the
+    serial path's findings, events and metrics; returns the batch sizes."""
     calls = []
     real = runner.replicate_batch
 
@@ -87,15 +88,22 @@ def test_runner_takes_the_batched_path_and_gives_the_serial_results(policing, mo
         return real(*args)
 
     monkeypatch.setattr(runner, "replicate_batch", spy)
-    batched = scenario.run(replications=9, seed=3, executor="serial")
-    assert sum(calls) == 9 and len(calls) >= 2  # split into batches
+    batched = scenario.run(replications=replications, seed=seed, executor="serial")
+    assert sum(calls) == replications
     monkeypatch.setattr(runner, "batchable", lambda scenario: False)
-    serial = scenario.run(replications=9, seed=3, executor="serial")
+    serial = scenario.run(replications=replications, seed=seed, executor="serial")
     assert batched.findings == serial.findings
-    for i in range(9):
+    for i in range(replications):
         assert batched.trace(i).events == serial.trace(i).events
         for metric, series in serial.trace(i).metrics.items():
             assert np.array_equal(batched.trace(i)[metric].values, series.values)
+    return calls
+
+
+def test_runner_takes_the_batched_path_and_gives_the_serial_results(policing, monkeypatch):
+    scenario = policing.with_overrides({"horizon": 120})
+    calls = assert_runner_batches_as_serial(scenario, 9, 3, monkeypatch)
+    assert len(calls) >= 2  # split into batches
 
 
 def test_batches_split_each_point_across_workers():

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_batched import _assert_identical
+from test_batched import _assert_identical, assert_runner_batches_as_serial
 
 import feedbacksim
 from feedbacksim.core.seeding import replication_sequences
-from feedbacksim.run import runner
 from feedbacksim.run.batched import batchable
 from feedbacksim.run.runner import replicate_batch
 
@@ -87,23 +86,7 @@ def test_other_model_collapse_settings_run_serially(override):
 
 def test_runner_takes_the_batched_path_for_model_collapse(monkeypatch):
     scenario = feedbacksim.load(SCENARIOS / "model_collapse.yaml").with_overrides({"horizon": 30})
-    calls = []
-    real = runner.replicate_batch
-
-    def spy(*args):
-        calls.append(len(args[3]))
-        return real(*args)
-
-    monkeypatch.setattr(runner, "replicate_batch", spy)
-    batched = scenario.run(replications=6, seed=2, executor="serial")
-    assert sum(calls) == 6
-    monkeypatch.setattr(runner, "batchable", lambda scenario: False)
-    serial = scenario.run(replications=6, seed=2, executor="serial")
-    assert batched.findings == serial.findings
-    for i in range(6):
-        assert batched.trace(i).events == serial.trace(i).events
-        for metric, series in serial.trace(i).metrics.items():
-            assert np.array_equal(batched.trace(i)[metric].values, series.values)
+    assert_runner_batches_as_serial(scenario, 6, 2, monkeypatch)
 
 
 # -- performative --------------------------------------------------------------------

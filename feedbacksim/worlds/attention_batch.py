@@ -37,21 +37,13 @@ import numpy as np
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.seeding import named_generator
-from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.core.trace import Trace
 from feedbacksim.worlds.policing import PolicingWorld
+from feedbacksim.worlds.policing_batch import METRICS
+from feedbacksim.worlds.refit_batch import make_traces
 
 special = lazy_module("scipy.special")
 
-#: The metrics the kernel records, in the world's declaration order.
-METRICS = (
-    "patrol_share",
-    "patrols",
-    "true_incident_share",
-    "discovered",
-    "missed",
-    "incident_rate",
-    "mean_missed",
-)
 #: The kernel checks the agent's retrain rule, window and pretraining itself.
 OWN_AGENT_RULES = True
 
@@ -210,15 +202,9 @@ def run_batch(
 
     step_every_unit(step, spec.horizon)  # one simpy event per day advances every replication
 
-    times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
-    scales = world.scales()
-    traces = []
-    for i, index in enumerate(indices):
-        metrics = {m: MetricSeries(m, groups, times, recorded[m][i]) for m in METRICS}
-        metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
-        traces.append(Trace(metrics, events[i], metadata))
-    return traces
+    series = {m: (groups, recorded[m]) for m in METRICS}
+    return make_traces(spec, indices, series, events, world.scales())
 
 
 def _shares(scores: np.ndarray) -> np.ndarray:

@@ -140,12 +140,9 @@ def run_batch(
         # 0/1 times 0/1: the serial ``where(patrolled, incidents, 0.0)``, float for float.
         np.multiply(actions, incidents[t], out=discovered[t])
         np.add(unlearned, discovered[t], out=unlearned)  # only the patrolled region is observed
+        state["day"] = t + 1
 
-    def advance() -> None:
-        step()
-        state["day"] += 1
-
-    step_every_unit(advance, spec.horizon)  # one simpy event per day advances every replication
+    step_every_unit(step, spec.horizon)  # one simpy event per day advances every replication
     missed = np.subtract(incidents, discovered, out=recorded["missed"])
     running = np.cumsum(missed, axis=0)
     np.divide(running, np.arange(1, days + 1, dtype=float)[:, None, None], out=running)
