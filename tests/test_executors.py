@@ -105,35 +105,73 @@ def test_progress_is_plain_off_a_terminal_and_silent_when_quiet():
     assert type(quiet) is Progress
 
 
-def test_batches_are_drawn_lazily_in_order():
-    from feedbacksim.run.executors import batches
+def _submitted_batch_sizes(executor, tasks):
+    """Results of ``executor.imap_unordered(divmod, tasks)``, and the size of each Dask task."""
+    submitted = []
+    submit = executor.client.submit
 
-    drawn = []
+    def counting(fn, *args, **kwargs):
+        submitted.append(len(args[1]))
+        return submit(fn, *args, **kwargs)
 
-    def tasks():
-        for i in range(7):
-            drawn.append(i)
-            yield (i,)
-
-    first = next(batches(tasks(), 3))
-    assert first == [(0,), (1,), (2,)] and drawn == [0, 1, 2]
-    assert [len(b) for b in batches(tasks(), 3)] == [3, 3, 1]
+    executor.client.submit = counting
+    return sorted(executor.imap_unordered(divmod, tasks)), submitted
 
 
-def test_dask_sends_replications_in_batches(cluster):
+def test_dask_batches_fast_tasks_and_sends_slow_ones_alone(cluster):
+    from feedbacksim.run.executors import MAX_BATCH_TASKS, DaskExecutor
+
+    tasks = [(i, 3) for i in range(600)]
+    expected = sorted(divmod(i, 3) for i in range(600))
+    # divmod takes microseconds: after the first window of single tasks, batches fill up.
+    with DaskExecutor(address=cluster.scheduler_address, batch_seconds=10.0) as executor:
+        out, sizes = _submitted_batch_sizes(executor, tasks)
+    window = 2 * executor.workers
+    assert out == expected
+    assert sizes[:window] == [1] * window
+    assert max(sizes) == MAX_BATCH_TASKS and sum(sizes) == 600
+    assert len(sizes) < 600 / 10  # far fewer Dask tasks than replications
+    # A budget no task fits in: one task per batch, as for one-second replications.
+    with DaskExecutor(address=cluster.scheduler_address, batch_seconds=1e-12) as executor:
+        out, sizes = _submitted_batch_sizes(executor, tasks[:20])
+    assert out == expected[:20] and sizes == [1] * 20
+    with pytest.raises(ScenarioError, match="batch_seconds must be positive"):
+        DaskExecutor(address=cluster.scheduler_address, batch_seconds=0)
+
+
+def test_replication_axis_batches_reach_every_dask_worker(cluster, scenario):
+    from feedbacksim.run.batched import batchable
     from feedbacksim.run.executors import DaskExecutor
 
-    with DaskExecutor(address=cluster.scheduler_address, batch_size=4) as executor:
-        submitted = []
+    assert batchable(scenario)
+    with DaskExecutor(address=cluster.scheduler_address) as executor:
+        tasks = []
         submit = executor.client.submit
 
         def counting(fn, *args, **kwargs):
-            submitted.append(len(args[1]))
+            tasks.append(len(args[1]))
             return submit(fn, *args, **kwargs)
 
         executor.client.submit = counting
-        out = sorted(executor.imap_unordered(divmod, [(i, 3) for i in range(10)]))
-    assert out == sorted(divmod(i, 3) for i in range(10))
-    assert submitted == [4, 4, 2]  # three Dask tasks for ten replications
-    with pytest.raises(ScenarioError, match="batch_size must be at least 1"):
-        DaskExecutor(address=cluster.scheduler_address, batch_size=0)
+        batched = scenario.run(replications=8, seed=3, executor=executor)
+    # Two batches of replications per worker, each its own Dask task (not one task for all).
+    assert tasks == [1] * 2 * executor.workers
+    assert batched.findings == scenario.run(replications=8, seed=3, executor="serial").findings
+
+
+def test_local_dask_cluster_takes_no_fixed_port(tmp_path):
+    import contextlib
+    import socket
+    import warnings
+
+    from feedbacksim.run.executors import DaskExecutor
+
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # The port a Dask scheduler takes by default (if someone else holds it: the same).
+        with contextlib.suppress(OSError):
+            held.bind(("127.0.0.1", 8787))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with DaskExecutor(workers=1, scratch=tmp_path) as executor:
+                assert list(executor.imap_unordered(divmod, [(7, 2)])) == [(3, 1)]

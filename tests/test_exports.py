@@ -98,3 +98,45 @@ def test_run_directory_writes_parquet_and_csv_only_on_request(policing_path, tmp
     pd.testing.assert_frame_equal(read, old, check_exact=True, check_dtype=False)
     write_metrics(results, tmp_path, csv=True)
     assert (tmp_path / "metrics.csv").is_file()
+
+
+def test_metric_arrays_read_back_dense_with_nan_for_missing_rows(tmp_path):
+    from feedbacksim.report.figures import band_arrays
+    from feedbacksim.run.exports import read_metric_arrays
+
+    rng = np.random.default_rng(4)
+    traces = []
+    for days in (6, 0, 4):  # replications of unequal length: cells missing in the shorter
+        recorder = Recorder()
+        recorder.declare("share", ("b", "a", "10", "9"))  # sorted as strings when read
+        recorder.declare("total", ("all",))
+        for t in range(days):
+            recorder.record("share", float(t), rng.random(4))
+            recorder.record("total", float(t) * 0.5, np.nan if t == 2 else rng.random())
+        traces.append(recorder.trace())
+    write_parquet(iter(traces), tmp_path / "metrics.parquet")
+    (tmp_path / "csv").mkdir()
+    write_csv(iter(traces), tmp_path / "csv" / "metrics.csv")
+    for got in (read_metric_arrays(tmp_path), read_metric_arrays(tmp_path / "csv")):
+        assert sorted(got) == ["share", "total"]
+        times, groups, values = got["share"]
+        assert groups == ["10", "9", "a", "b"]
+        np.testing.assert_array_equal(times, np.arange(6.0))
+        # Replication 1 recorded nothing, so the rows are replications 0 and 2.
+        order = [traces[0]["share"].groups.index(g) for g in groups]
+        np.testing.assert_allclose(values[0], traces[0]["share"].values[:, order], rtol=1e-9)
+        np.testing.assert_allclose(values[1, :4], traces[2]["share"].values[:, order], rtol=1e-9)
+        assert np.isnan(values[1, 4:]).all()  # replication 2 stopped after t=3
+        times, groups, values = got["total"]
+        np.testing.assert_array_equal(times, np.arange(6.0) * 0.5)
+        assert np.isnan(values[0, 2, 0]) and np.isnan(values[1, 2, 0])  # recorded NaNs
+        np.testing.assert_allclose(values[0, :, 0], traces[0]["total"].values[:, 0], rtol=1e-9)
+    # Equal lengths: the same arrays as the pivot of the long frame.
+    even = [_trace(seed, 5) for seed in (1, 2)]
+    write_parquet(iter(even), tmp_path / "metrics.parquet")
+    got, frame = read_metric_arrays(tmp_path), _old_frame(even)
+    for metric in ("share", "total"):
+        expected = band_arrays(frame, metric)
+        assert got[metric][1] == expected[1]
+        np.testing.assert_array_equal(got[metric][0], expected[0])
+        np.testing.assert_array_equal(got[metric][2], expected[2])

@@ -80,14 +80,16 @@ def test_traces_of_a_stored_run_are_served_from_memory_within_the_budget(
     assert held.findings == read.findings
 
 
-def test_a_shipped_run_writes_its_directory_without_pandas_or_scipy_stats(tmp_path):
+@pytest.mark.parametrize("report", [False, True])
+def test_a_shipped_run_writes_its_directory_without_pandas_or_scipy_stats(tmp_path, report):
     # pandas (about 0.5 s of CPU to import) and scipy.stats (about 0.9 s) are not needed to
-    # run the policing scenario, judge it and write metrics.parquet.
+    # run the policing scenario, judge it, write metrics.parquet and draw its report.
+    flags = [] if report else ["--no-report"]
     code = (
         "import sys\n"
         "from feedbacksim.cli import main\n"
         f"code = main(['run', {str(POLICING)!r}, '--set', 'horizon=150', '--replications', '4',"
-        f" '--executor', 'serial', '--no-report', '--quiet', '--out', {str(tmp_path / 'run')!r}])\n"
+        f" '--executor', 'serial', '--quiet', '--out', {str(tmp_path / 'run')!r}, *{flags!r}])\n"
         "print(code, sorted(m for m in ('pandas', 'scipy.stats', 'sklearn') if m in sys.modules))\n"
     )
     out = subprocess.run(
@@ -97,6 +99,8 @@ def test_a_shipped_run_writes_its_directory_without_pandas_or_scipy_stats(tmp_pa
     assert exit_code in {"0", "1"}, out.stderr
     assert loaded == "[]"
     assert (tmp_path / "run" / "metrics.parquet").is_file()
+    assert (tmp_path / "run" / "report.html").is_file() == report
+    assert (tmp_path / "run" / "figures" / "patrol_share.png").is_file() == report
 
 
 def test_merged_batches_keep_points_apart_and_stay_within_the_cap(monkeypatch):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from feedbacksim.report import page
@@ -21,6 +20,9 @@ from feedbacksim.report.content import Report, Table
 from feedbacksim.report.labels import metric_description, metric_label, time_unit
 from feedbacksim.report.style import figure_style, save
 from feedbacksim.run.files import atomic_write, atomic_write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class _ReportDumper(yaml.SafeDumper):
@@ -55,6 +57,8 @@ def _write_scenario(directory: Path, name: str, scenario: dict[str, Any]) -> Pat
 
 def read_metrics(directory: Path) -> pd.DataFrame:
     """The long metrics table of a run (Parquet when present and readable, else CSV)."""
+    import pandas as pd
+
     parquet, csv = directory / "metrics.parquet", directory / "metrics.csv"
     if parquet.is_file():
         try:
@@ -66,14 +70,14 @@ def read_metrics(directory: Path) -> pd.DataFrame:
     raise FileNotFoundError(f"{directory} holds no metrics.parquet or metrics.csv")
 
 
-def first_replication_events(directory: Path) -> pd.DataFrame | None:
+def first_replication_events(directory: Path) -> list[tuple[float, str, str, str]] | None:
     """Events of replication 0 (retrains, skipped retrains), from its stored file."""
     from feedbacksim.run.store import ReplicationStore
 
     store = ReplicationStore(directory / "replications")
     if 0 not in store.complete():
         return None
-    return store.load_trace(0).events_frame()
+    return store.load_trace(0).events
 
 
 def _manifest_rows(manifest: dict[str, Any], reproduce: str) -> list[tuple[str, str]]:
@@ -244,17 +248,18 @@ def analyzed_metrics(scenario: dict[str, Any], recorded: set[str]) -> list[tuple
 def run_report(directory: Path) -> Report:
     """The report of a ``feedbacksim run`` directory."""
     from feedbacksim.report import figures
+    from feedbacksim.run.exports import read_metric_arrays
 
     manifest = _read_json(directory / "manifest.json")
     findings = _read_json(directory / "findings.json")
     scenario = manifest.get("scenario", {})
     summaries = findings.get("analyzers", [])
-    metrics = read_metrics(directory)
+    metrics = read_metric_arrays(directory)
     events = first_replication_events(directory)
     unit = time_unit(scenario)
     paths, captions = [], {}
     with figure_style():
-        for metric, reference in analyzed_metrics(scenario, set(metrics["metric"].unique())):
+        for metric, reference in analyzed_metrics(scenario, set(metrics)):
             detections = [
                 (s["analyzer"], s["median_detection"])
                 for s in summaries

@@ -1,18 +1,29 @@
 """Figures for design reviews: metric bands across replications, with their events.
 
-Each function takes plain data (a long metrics frame, events, summaries) and returns a
-matplotlib Figure; :mod:`feedbacksim.report.build` saves them under ``figures/``.
+Each function takes plain data (a long metrics frame or the metrics as dense arrays,
+events, summaries) and returns a matplotlib Figure; :mod:`feedbacksim.report.build` saves
+them under ``figures/``. A run's report passes arrays read straight from its Parquet file
+and its event tuples, so drawing it imports no pandas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 
 from feedbacksim.report.style import COLUMN_FIGSIZE, PALETTE
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from feedbacksim.run.exports import MetricArrays
+
+    #: A long metrics frame, or ``metric -> (times, groups, values[replication, time, group])``.
+    Metrics: TypeAlias = pd.DataFrame | Mapping[str, MetricArrays]
+    #: An events frame (columns time, kind, ...) or event tuples ``(time, kind, source, detail)``.
+    Events: TypeAlias = pd.DataFrame | Sequence[tuple[Any, ...]]
 
 MAX_EVENT_LINES = 40  # above this, events are drawn as counts per time bin in their strip
 EVENT_BINS = 50
@@ -23,8 +34,10 @@ EVENT_STYLE = {  # kind -> (label, colour)
 }
 
 
-def band_arrays(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """``(times, groups, values[replication, time, group])`` of one metric from a long frame."""
+def band_arrays(frame: Metrics, metric: str) -> MetricArrays:
+    """``(times, groups, values[replication, time, group])`` of one metric."""
+    if isinstance(frame, Mapping):
+        return frame[metric]
     sub = frame[frame["metric"] == metric]
     table = sub.pivot_table(
         index=["replication", "time"], columns="group", values="value", sort=True
@@ -36,19 +49,41 @@ def band_arrays(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, list[str]
     return times, groups, values
 
 
+def _quantiles(values: np.ndarray, q: list[float]) -> np.ndarray:
+    """Quantiles over replications (axis 0), NaN ignored; vectorized when there is none."""
+    if np.isnan(values).any():
+        return np.nanquantile(values, q, axis=0)  # a 1-D loop per column
+    return np.quantile(values, q, axis=0)
+
+
+def _events_by_kind(events: Events | None) -> dict[str, np.ndarray]:
+    """Event times per kind of :data:`EVENT_STYLE`, in its order (kinds with none left out)."""
+    if events is None or len(events) == 0:
+        return {}
+    if isinstance(events, Sequence):
+        kinds = np.array([str(e[1]) for e in events])
+        times = np.array([e[0] for e in events], dtype=float)
+    else:
+        kinds = events["kind"].to_numpy(dtype=str)
+        times = events["time"].to_numpy(dtype=float)
+    found = {kind: times[kinds == kind] for kind in EVENT_STYLE}
+    return {kind: when for kind, when in found.items() if when.size}
+
+
 def metric_bands(
-    frame: pd.DataFrame,
+    frame: Metrics,
     metric: str,
     *,
     time_unit: str = "days",
     ylabel: str | None = None,
     reference: str | None = None,
-    events: pd.DataFrame | None = None,
+    events: Events | None = None,
     detections: Sequence[tuple[str, float]] = (),
     title: str | None = None,
 ) -> Any:
     """Median and 10-90% band across replications, per group, with retrains and detections marked.
 
+    ``frame`` is a long metrics frame or the metrics as arrays (:func:`band_arrays`).
     ``reference`` (another metric) is drawn dashed per group; ``events`` are replication 0's
     events (retrains, skipped retrains, rejected deployments), drawn in a strip of their own
     under the data; ``detections`` are ``(label, median first detection time)`` pairs,
@@ -57,15 +92,15 @@ def metric_bands(
     from matplotlib.figure import Figure
 
     times, groups, values = band_arrays(frame, metric)
-    has_events = events is not None and not events.empty
+    by_kind = _events_by_kind(events)
     fig = Figure(figsize=COLUMN_FIGSIZE, layout="constrained")
-    if has_events:
+    if by_kind:
         ax, strip = fig.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": [5, 1], "hspace": 0.02}
         )
     else:
         ax, strip = fig.subplots(), None
-    low, median, high = np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
+    low, median, high = _quantiles(values, [0.1, 0.5, 0.9])
     ref = band_arrays(frame, reference) if reference else None
     for g, group in enumerate(groups):
         colour = PALETTE[g % len(PALETTE)]
@@ -76,7 +111,7 @@ def metric_bands(
             r = ref[1].index(group)
             ax.plot(
                 ref[0],
-                np.nanmedian(ref[2][:, :, r], axis=0),
+                _quantiles(ref[2][:, :, r], [0.5])[0],
                 color=colour,
                 linestyle="--",
                 label=f"{reference}[{group}]" if group else reference,
@@ -97,7 +132,7 @@ def metric_bands(
     handles, labels = ax.get_legend_handles_labels()
     bottom = ax
     if strip is not None:
-        extra = _event_strip(strip, events, times, time_unit)
+        extra = _event_strip(strip, by_kind, times, time_unit)
         handles, labels = handles + extra[0], labels + extra[1]
         ax.tick_params(labelbottom=False)
         bottom = strip
@@ -114,23 +149,23 @@ def metric_bands(
 
 
 def _event_strip(
-    strip: Any, events: pd.DataFrame, times: np.ndarray, time_unit: str
+    strip: Any, by_kind: dict[str, np.ndarray], times: np.ndarray, time_unit: str
 ) -> tuple[list, list[str]]:
     """Replication 0's events in their own strip: one tick each, or counts per bin when many.
 
     Returns the legend handles and labels of what it drew.
     """
-    kinds = [k for k in EVENT_STYLE if (events["kind"] == k).any()]
+    kinds = list(by_kind)
     strip.set_yticks([])
     strip.grid(False)
     strip.set_ylabel("events", rotation=0, ha="right", va="center", fontsize="small")
     span = (float(np.nanmin(times)), float(np.nanmax(times))) if times.size else (0.0, 1.0)
     edges = np.linspace(span[0], span[1] if span[1] > span[0] else span[0] + 1, EVENT_BINS + 1)
     handles, labels = [], []
-    many = max((int((events["kind"] == k).sum()) for k in kinds), default=0) > MAX_EVENT_LINES
+    many = max((when.size for when in by_kind.values()), default=0) > MAX_EVENT_LINES
     for row, kind in enumerate(kinds):
         label, colour = EVENT_STYLE[kind]
-        when = events.loc[events["kind"] == kind, "time"].to_numpy(dtype=float)
+        when = by_kind[kind]
         if many:
             counts, _ = np.histogram(when, bins=edges)
             peak = max(int(counts.max()), 1)

@@ -12,7 +12,8 @@ results are streamed to the caller and never pile up in memory.
   needs an ``if __name__ == "__main__":`` guard.
 * ``dask`` starts a ``distributed.LocalCluster`` (worker processes, one thread each, scratch
   space inside the run directory) or, with ``address``, connects to an existing scheduler.
-  Replications go to it in batches (one Dask task runs a few), not one task each.
+  Replications go to it in batches sized by time (a Dask task runs about a quarter
+  second of them), not one task each.
   Dask is the optional extra ``feedbacksim[dask]``.
 
 Workers of the last two limit BLAS/OpenMP pools to one thread each: two processes on two
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -67,17 +69,14 @@ def call_in_worker(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     return fn(*args)
 
 
-def call_batch_in_worker(fn: Callable[..., Any], batch: list[tuple[Any, ...]]) -> list[Any]:
-    """Run ``fn(*args)`` for every ``args`` of ``batch`` in a worker, in order."""
+def call_batch_in_worker(
+    fn: Callable[..., Any], batch: list[tuple[Any, ...]]
+) -> tuple[list[Any], float]:
+    """``fn(*args)`` for every ``args`` of ``batch`` in a worker, in order, and the seconds taken."""
     limit_worker_threads()
-    return [fn(*args) for args in batch]
-
-
-def batches(tasks: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    """``tasks`` in lists of ``size`` (the last may be shorter), drawn lazily."""
-    iterator = iter(tasks)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
+    started = time.perf_counter()
+    results = [fn(*args) for args in batch]
+    return results, time.perf_counter() - started
 
 
 def default_workers() -> int:
@@ -86,6 +85,12 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
 
+
+#: Seconds of work a Dask task aims at: the scheduler's round trip (a few milliseconds)
+#: is about 1% of it, and the last tasks of a run still balance across the workers.
+BATCH_SECONDS = 0.25
+#: The most tasks one Dask batch carries, however fast they are.
+MAX_BATCH_TASKS = 256
 
 #: CPU seconds a local pool's worker costs to start: spawn a Python and import numpy,
 #: simpy, pydantic and feedbacksim (measured 0.7-1.0 s each on the 2-core machine of
@@ -190,11 +195,11 @@ class DaskExecutor(Executor):
         workers: int | None = None,
         address: str | None = None,
         scratch: str | os.PathLike[str] | None = None,
-        batch_size: int = 4,
+        batch_seconds: float = BATCH_SECONDS,
     ) -> None:
-        if batch_size < 1:
-            raise ScenarioError(f"batch_size must be at least 1, got {batch_size}")
-        self.batch_size = batch_size
+        if not batch_seconds > 0:
+            raise ScenarioError(f"batch_seconds must be positive, got {batch_seconds}")
+        self.batch_seconds = batch_seconds
         try:
             import dask
             import distributed
@@ -219,6 +224,9 @@ class DaskExecutor(Executor):
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # No dashboard, and the scheduler's HTTP routes on a free loopback
+                    # port (by default they take 8787, and a second run warns of a clash).
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                     local_directory=str(scratch) if scratch is not None else None,
                     silence_logs=40,
                 )
@@ -236,31 +244,40 @@ class DaskExecutor(Executor):
     def imap_unordered(
         self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
     ) -> Iterator[Any]:
-        """As :meth:`Executor.imap_unordered`, with tasks sent in batches of ``batch_size``.
+        """As :meth:`Executor.imap_unordered`, with tasks sent in batches sized by time.
 
         One Dask task per replication pays the scheduler's round trip and the pickling
-        of the scenario for every replication; a batch pays them once (the arguments of
-        a batch share the scenario, which pickle writes once).
+        of the scenario for every replication, which matters when a replication takes
+        milliseconds; one task for many one-second replications leaves a worker idle
+        while another finishes them. So the first tasks go one per batch, and each later
+        batch carries as many tasks as fit in ``batch_seconds`` at the pace of the batch
+        that just finished (at least one, at most :data:`MAX_BATCH_TASKS`). The latest
+        pace, not the slowest: a worker's first task also imports and validates.
         """
         from distributed import as_completed
 
         window = 2 * self.workers
+        iterator = iter(tasks)
 
-        def submit(batch: list[tuple[Any, ...]]) -> Any:
+        def submit(size: int) -> Any:
+            batch = list(itertools.islice(iterator, size))
+            if not batch:
+                return None
             return self.client.submit(call_batch_in_worker, fn, batch, pure=False)
 
-        pending = batches(tasks, self.batch_size)
-        first = [submit(batch) for _, batch in zip(range(window), pending, strict=False)]
+        first = [f for f in (submit(1) for _ in range(window)) if f is not None]
         if not first:
             return
         running = as_completed(first)
         try:
             for future in running:
-                results = future.result()
+                results, seconds = future.result()
                 future.release()
-                for batch in pending:
-                    running.add(submit(batch))
-                    break
+                pace = seconds / len(results)
+                size = int(self.batch_seconds / pace) if pace > 0 else MAX_BATCH_TASKS
+                following = submit(max(1, min(MAX_BATCH_TASKS, size)))
+                if following is not None:
+                    running.add(following)
                 yield from results
         finally:
             for future in running.futures:

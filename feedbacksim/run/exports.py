@@ -57,6 +57,31 @@ def _numeric(values: np.ndarray, kind: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(kind, values.shape[0], [None, pa.py_buffer(values)])
 
 
+def _to_numpy(array: pa.Array, dtype: type, missing: float | int = 0) -> np.ndarray:
+    """A primitive Arrow array as a numpy array over its buffer (nulls as ``missing``).
+
+    ``Array.to_numpy`` would do, but like ``pa.array`` it first imports pandas.
+    """
+    import pyarrow.compute as pc
+
+    if array.null_count:
+        array = pc.fill_null(array, missing)
+    data: np.ndarray = np.frombuffer(array.buffers()[1], dtype=dtype)
+    return data[array.offset : array.offset + len(array)]
+
+
+def _encoded(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """A string column as one dictionary array (codes into the names it holds)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(column.type):  # read from CSV: plain strings
+        column = pc.dictionary_encode(column)
+    if column.num_chunks == 0:
+        return pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+    return column.combine_chunks()
+
+
 def _strings(names: list[str]) -> pa.Array:
     """An Arrow string array of ``names`` built from its UTF-8 bytes and offsets (no pandas)."""
     import pyarrow as pa
@@ -163,3 +188,61 @@ def write_metrics(results: Results, directory: Path, csv: bool = False) -> list[
     if csv:
         written.append(write_csv(traces(), directory / CSV_NAME))
     return written
+
+
+#: ``(times, groups, values[replication, time, group])`` of one metric.
+MetricArrays = tuple[np.ndarray, list[str], np.ndarray]
+
+
+def read_metric_arrays(
+    directory: Path, metrics: Iterable[str] | None = None
+) -> dict[str, MetricArrays]:
+    """Each metric of a run directory's metrics table (``metrics``, or all) as dense arrays.
+
+    Read from ``metrics.parquet`` (or ``metrics.csv`` when only that is there) with pyarrow,
+    without a DataFrame: a report needs the values by replication, time and group, and
+    pandas' import and a pivot per metric cost more than drawing the figures. Groups are in
+    sorted order; a (replication, time, group) cell without a row is NaN.
+    """
+    wanted = None if metrics is None else sorted(set(metrics))
+    parquet, csv = directory / PARQUET_NAME, directory / CSV_NAME
+    if parquet.is_file():
+        import pyarrow.parquet as pq
+
+        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which
+        # imports pandas.
+        table = pq.ParquetFile(parquet, read_dictionary=["metric", "group"]).read()
+    elif csv.is_file():
+        import pyarrow.csv as pacsv
+
+        options = pacsv.ConvertOptions(
+            column_types=metrics_schema(),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        )
+        table = pacsv.read_csv(csv, convert_options=options)
+    else:
+        raise FileNotFoundError(f"{directory} holds no {PARQUET_NAME} or {CSV_NAME}")
+    replication = _to_numpy(table["replication"].combine_chunks(), np.int64)
+    times = _to_numpy(table["time"].combine_chunks(), np.float64, np.nan)
+    values = _to_numpy(table["value"].combine_chunks(), np.float64, np.nan)
+    table = table.unify_dictionaries()  # strings as codes into one dictionary per column
+    metric, group = (_encoded(table[name]) for name in ("metric", "group"))
+    metric_codes = _to_numpy(metric.indices, np.int32)
+    group_codes = _to_numpy(group.indices, np.int32)
+    group_names = group.dictionary.to_pylist()
+    out: dict[str, MetricArrays] = {}
+    for code, name in enumerate(metric.dictionary.to_pylist()):
+        if wanted is not None and name not in wanted:
+            continue
+        rows = metric_codes == code
+        reps, at = np.unique(replication[rows]), np.unique(times[rows])
+        r, t = np.searchsorted(reps, replication[rows]), np.searchsorted(at, times[rows])
+        present = np.unique(group_codes[rows])
+        ordered = sorted(present, key=lambda c: group_names[c])
+        position = np.empty(len(group_names), dtype=np.intp)
+        position[ordered] = np.arange(len(ordered))
+        dense = np.full((reps.size, at.size, len(ordered)), np.nan)
+        dense[r, t, position[group_codes[rows]]] = values[rows]
+        out[name] = (at.astype(float), [group_names[c] for c in ordered], dense)
+    return out
