@@ -140,3 +140,27 @@ def test_metric_arrays_read_back_dense_with_nan_for_missing_rows(tmp_path):
         assert got[metric][1] == expected[1]
         np.testing.assert_array_equal(got[metric][0], expected[0])
         np.testing.assert_array_equal(got[metric][2], expected[2])
+
+
+def test_a_read_back_event_log_is_decoded_on_use_and_stored_as_it_came():
+    import pickle
+
+    from feedbacksim.core.trace import EventLog, Trace
+
+    recorder = Recorder()
+    recorder.declare("share", ("0",))
+    recorder.record("share", 0.0, 0.5)
+    recorder.event(1.0, "retrain", "agent", "n=10")
+    recorder.event(2.5, "stopped", "runaway", "")
+    trace = recorder.trace()
+    arrays = trace.to_arrays()
+    back = Trace.from_arrays(arrays)
+    assert isinstance(back.events, EventLog) and back.events._events is None  # not decoded
+    assert back == trace and back.events == trace.events == list(back.events)
+    assert back.events_of("retrain") == [(1.0, "retrain", "agent", "n=10")]
+    assert back.events[-1] == (2.5, "stopped", "runaway", "") and len(back.events) == 2
+    # Stored again, the log is the JSON it came as; pickled (to and from workers), the same.
+    again = Trace.from_arrays(Trace.from_arrays(arrays).to_arrays())
+    assert str(again.to_arrays()["__events__"]) == str(arrays["__events__"])
+    assert pickle.loads(pickle.dumps(back)) == trace
+    assert Trace.from_arrays(arrays, events=False).events == []

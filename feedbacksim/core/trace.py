@@ -7,9 +7,10 @@ a :class:`Trace`, which analyzers read and which exports to pandas.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -24,6 +25,50 @@ FRAME_COLUMNS = ["time", "metric", "group", "value"]
 EVENT_COLUMNS = ["time", "kind", "source", "detail"]
 #: Trace metadata key of the world's declared metric scales (``Environment.scales``).
 METRIC_SCALES = "metric_scales"
+
+
+Event = tuple[float, str, str, str]
+
+
+class EventLog(Sequence[Event]):
+    """An event log kept as the JSON it was stored as, decoded on first use.
+
+    A trace read back (from a worker or a replication file) carries its log this way: a
+    long run's log (a retrain a day) costs more to decode than its metrics cost to read,
+    and a run's driver rarely looks at it. Compares equal to the list of its events.
+    """
+
+    def __init__(self, encoded: str) -> None:
+        self.encoded = encoded
+        self._events: list[Event] | None = None
+
+    def _decoded(self) -> list[Event]:
+        if self._events is None:
+            self._events = [tuple(e) for e in json.loads(self.encoded)]
+        return self._events
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (EventLog, list)):
+            return self._decoded() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like a list
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 class _Buffer:
@@ -109,7 +154,7 @@ class Trace:
     """The record of one replication: metrics per time and group, events, metadata."""
 
     metrics: dict[str, MetricSeries]
-    events: list[tuple[float, str, str, str]] = field(default_factory=list)
+    events: Sequence[Event] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, metric: str) -> MetricSeries:
@@ -148,17 +193,17 @@ class Trace:
         """The event log as a DataFrame with columns time, kind, source, detail."""
         return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
 
-    def events_of(self, kind: str) -> list[tuple[float, str, str, str]]:
+    def events_of(self, kind: str) -> list[Event]:
         """Events of one kind, in order."""
         return [e for e in self.events if e[1] == kind]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat arrays for ``numpy.savez`` (metadata and events as JSON-able object arrays)."""
-        import json
-
+        log = self.events
+        encoded = log.encoded if isinstance(log, EventLog) else json.dumps(list(log))
         out: dict[str, np.ndarray] = {
             "__metadata__": np.array(json.dumps(self.metadata, default=str)),
-            "__events__": np.array(json.dumps(self.events)),
+            "__events__": np.array(encoded),
         }
         for name, s in self.metrics.items():
             out[f"{name}::times"] = s.times
@@ -172,9 +217,8 @@ class Trace:
 
         ``events=False`` leaves the event log empty without reading it: a long run's log
         (a retrain a day) can be larger than its metrics, as Python objects several times so.
+        Otherwise the log is an :class:`EventLog`, decoded when first read.
         """
-        import json
-
         metrics = {}
         for key in arrays:
             if key.endswith("::times"):
@@ -183,5 +227,5 @@ class Trace:
                 metrics[name] = MetricSeries(
                     name, groups, np.asarray(arrays[key]), np.asarray(arrays[f"{name}::values"])
                 )
-        log = [tuple(e) for e in json.loads(str(arrays["__events__"]))] if events else []
+        log: Sequence[Event] = EventLog(str(arrays["__events__"])) if events else []
         return cls(metrics, log, json.loads(str(arrays["__metadata__"])))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +71,7 @@ def read_metrics(directory: Path) -> pd.DataFrame:
     raise FileNotFoundError(f"{directory} holds no metrics.parquet or metrics.csv")
 
 
-def first_replication_events(directory: Path) -> list[tuple[float, str, str, str]] | None:
+def first_replication_events(directory: Path) -> Sequence[tuple[float, str, str, str]] | None:
     """Events of replication 0 (retrains, skipped retrains), from its stored file."""
     from feedbacksim.run.store import ReplicationStore
 
