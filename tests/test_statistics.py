@@ -269,12 +269,17 @@ def test_the_screen_never_drops_a_trend_the_corrected_test_finds(
     if decimals is not None:
         y = np.round(y, decimals)
     result = mann_kendall_ar1(y, alpha=alpha)
+    s = st.kendall_s(y)
     if result.significant_up:
-        assert upward_trend_possible(y, alpha)
-    unsloped = mann_kendall_ar1(y, alpha=alpha, slope=False)  # what the runaway analyzer calls
-    np.testing.assert_array_equal(
-        [unsloped.tau, unsloped.p_value], [result.tau, result.p_value]
-    )  # NaN tau (a constant series) equals NaN here
+        assert upward_trend_possible(y, alpha) and upward_trend_possible(y, alpha, s=s)
+    # What the runaway analyzer calls: no slope, and the S the screen computed passed on.
+    for unsloped in (
+        mann_kendall_ar1(y, alpha=alpha, slope=False),
+        mann_kendall_ar1(y, alpha=alpha, slope=False, s=s),
+    ):
+        np.testing.assert_array_equal(
+            [unsloped.tau, unsloped.p_value], [result.tau, result.p_value]
+        )  # NaN tau (a constant series) equals NaN here
 
 
 def test_the_screen_says_no_to_falling_flat_and_short_series() -> None:

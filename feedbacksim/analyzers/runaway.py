@@ -17,7 +17,7 @@ from feedbacksim.analyzers.scales import (
     as_tolerance,
     resolve_tolerance,
 )
-from feedbacksim.analyzers.statistics import mann_kendall_ar1, upward_trend_possible
+from feedbacksim.analyzers.statistics import kendall_s, mann_kendall_ar1, upward_trend_possible
 from feedbacksim.core.registry import register
 from feedbacksim.core.trace import Trace
 
@@ -172,9 +172,10 @@ class RunawayAnalyzer(Analyzer):
                 segment = d[max(0, end - window) : end]
                 # The corrected test is never less conservative than the plain one:
                 # screen with the plain test first (it needs Kendall's S alone).
-                if not upward_trend_possible(segment, alpha):
+                s = kendall_s(segment)
+                if not upward_trend_possible(segment, alpha, s=s):
                     continue
-                trend = mann_kendall_ar1(segment, alpha=alpha, slope=False)
+                trend = mann_kendall_ar1(segment, alpha=alpha, slope=False, s=s)
                 if trend.significant_up:
                     detected_at, tau_at, p_at = float(times[end - 1]), trend.tau, trend.p_value
                     break

@@ -394,7 +394,14 @@ def _rank_lag1_autocorr(y: np.ndarray, t: np.ndarray) -> float:
     return float(2.0 * np.sin(np.pi * r / 6.0))
 
 
-def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01, slope: bool = True) -> TrendResult:
+def kendall_s(y: ArrayLike) -> int:
+    """Kendall's ``S`` of ``y`` against time (concordant minus discordant pairs)."""
+    return _kendall_s(_as_1d(y, "y"))
+
+
+def mann_kendall_ar1(
+    y: ArrayLike, alpha: float = 0.01, slope: bool = True, s: int | None = None
+) -> TrendResult:
     """Mann-Kendall trend test corrected for lag-1 autocorrelation.
 
     Method (Hamed & Rao 1998 variance correction with an AR(1) autocorrelation model):
@@ -443,6 +450,8 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01, slope: bool = True) -> T
         alpha: Two-sided significance level.
         slope: Whether to estimate the Theil-Sen slope (NaN when not: it is a third of
             the test's cost, and a caller that needs only the test can skip it).
+        s: Kendall's ``S`` of ``y`` (:func:`kendall_s`), when the caller has it already
+            (a caller that screened with :func:`upward_trend_possible`).
 
     Returns:
         A :class:`TrendResult` (``tau`` and ``slope`` are the same as in
@@ -462,8 +471,8 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01, slope: bool = True) -> T
     if tied == n0:  # constant series
         return _trend_result(float("nan"), 1.0, estimate, alpha)
     # Kendall's S and tau-b (time has no ties): tau_b = S / sqrt(n0 (n0 - tied)).
-    s = float(_kendall_s(y))
-    tau = s / math.sqrt(float(n0) * float(n0 - tied))
+    s_value = float(_kendall_s(y) if s is None else s)
+    tau = s_value / math.sqrt(float(n0) * float(n0 - tied))
     var_s = _s_variance(n, ties)
 
     r = _rank_lag1_autocorr(y, t)
@@ -473,23 +482,24 @@ def mann_kendall_ar1(y: ArrayLike, alpha: float = 0.01, slope: bool = True) -> T
     weights = (n - k) * (n - k - 1) * (n - k - 2)
     factor = 1.0 + 2.0 / (n * (n - 1) * (n - 2)) * float(np.sum(weights * r**k))
 
-    z = (s - np.sign(s)) / math.sqrt(var_s * factor)
+    z = (s_value - np.sign(s_value)) / math.sqrt(var_s * factor)
     return _trend_result(tau, _two_sided_p(z), estimate, alpha)
 
 
-def upward_trend_possible(y: ArrayLike, alpha: float) -> bool:
+def upward_trend_possible(y: ArrayLike, alpha: float, s: int | None = None) -> bool:
     """False when :func:`mann_kendall_ar1` surely finds no upward trend in ``y`` at ``alpha``.
 
     A screen, in O(n) beyond Kendall's ``S``: the corrected test divides the same
     continuity-corrected ``S - 1`` by a variance inflated by a factor of at least 1, so its
     p-value is never below the uncorrected one computed here. True means "run the
     corrected test"; it skips the autocorrelation estimate and both Theil-Sen slopes.
+    ``s``: Kendall's ``S`` of ``y`` when the caller has it (to pass on to the full test).
     """
     v = _as_1d(y, "y")
     n = v.size
     if n < 5:  # mann_kendall_ar1 never rejects there
         return False
-    s = _kendall_s(v)
+    s = _kendall_s(v) if s is None else s
     if s <= 0:
         return False
     var_s = _s_variance(n, _tie_counts(v))

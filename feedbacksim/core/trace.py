@@ -42,6 +42,14 @@ class EventLog(Sequence[Event]):
         self.encoded = encoded
         self._events: list[Event] | None = None
 
+    @classmethod
+    def shared(cls, events: Sequence[Event]) -> EventLog:
+        """A log that many traces share (a batch's replications retrain on the same days),
+        encoded once rather than once per trace stored."""
+        log = cls(json.dumps(list(events)))
+        log._events = list(events)
+        return log
+
     def _decoded(self) -> list[Event]:
         if self._events is None:
             self._events = [tuple(e) for e in json.loads(self.encoded)]

@@ -11,7 +11,7 @@ Files appear atomically (``files.atomic_file``: a unique temporary name, then a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,17 +194,63 @@ def write_metrics(results: Results, directory: Path, csv: bool = False) -> list[
 MetricArrays = tuple[np.ndarray, list[str], np.ndarray]
 
 
-def read_metric_arrays(
-    directory: Path, metrics: Iterable[str] | None = None
-) -> dict[str, MetricArrays]:
-    """Each metric of a run directory's metrics table (``metrics``, or all) as dense arrays.
+class MetricTable(Mapping[str, MetricArrays]):
+    """A run's metrics table as ``metric -> (times, groups, values[replication, time, group])``.
+
+    The columns are held as numpy arrays; a metric's dense array is built when first asked
+    for, so a report that draws two of seven metrics pays for two.
+    """
+
+    def __init__(
+        self,
+        replication: np.ndarray,
+        times: np.ndarray,
+        values: np.ndarray,
+        metric_codes: np.ndarray,
+        metric_names: list[str],
+        group_codes: np.ndarray,
+        group_names: list[str],
+    ) -> None:
+        self._columns = (replication, times, values, metric_codes, group_codes)
+        self._codes = {name: code for code, name in enumerate(metric_names)}
+        self._group_names = group_names
+        self._built: dict[str, MetricArrays] = {}
+
+    def __getitem__(self, metric: str) -> MetricArrays:
+        if metric not in self._built:
+            self._built[metric] = self._dense(self._codes[metric])
+        return self._built[metric]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def _dense(self, code: int) -> MetricArrays:
+        replication, times, values, metric_codes, group_codes = self._columns
+        rows = np.flatnonzero(metric_codes == code)
+        rep, at, group = replication[rows], times[rows], group_codes[rows]
+        reps, stamps = np.unique(rep), np.unique(at)
+        present = np.unique(group)
+        ordered = sorted(present, key=lambda c: self._group_names[c])
+        position = np.empty(len(self._group_names), dtype=np.intp)
+        position[ordered] = np.arange(len(ordered))
+        dense = np.full((reps.size, stamps.size, len(ordered)), np.nan)
+        dense[np.searchsorted(reps, rep), np.searchsorted(stamps, at), position[group]] = values[
+            rows
+        ]
+        return stamps.astype(float), [self._group_names[c] for c in ordered], dense
+
+
+def read_metric_arrays(directory: Path) -> MetricTable:
+    """A run directory's metrics table as dense arrays per metric (:class:`MetricTable`).
 
     Read from ``metrics.parquet`` (or ``metrics.csv`` when only that is there) with pyarrow,
     without a DataFrame: a report needs the values by replication, time and group, and
     pandas' import and a pivot per metric cost more than drawing the figures. Groups are in
     sorted order; a (replication, time, group) cell without a row is NaN.
     """
-    wanted = None if metrics is None else sorted(set(metrics))
     parquet, csv = directory / PARQUET_NAME, directory / CSV_NAME
     if parquet.is_file():
         import pyarrow.parquet as pq
@@ -223,26 +269,14 @@ def read_metric_arrays(
         table = pacsv.read_csv(csv, convert_options=options)
     else:
         raise FileNotFoundError(f"{directory} holds no {PARQUET_NAME} or {CSV_NAME}")
-    replication = _to_numpy(table["replication"].combine_chunks(), np.int64)
-    times = _to_numpy(table["time"].combine_chunks(), np.float64, np.nan)
-    values = _to_numpy(table["value"].combine_chunks(), np.float64, np.nan)
     table = table.unify_dictionaries()  # strings as codes into one dictionary per column
     metric, group = (_encoded(table[name]) for name in ("metric", "group"))
-    metric_codes = _to_numpy(metric.indices, np.int32)
-    group_codes = _to_numpy(group.indices, np.int32)
-    group_names = group.dictionary.to_pylist()
-    out: dict[str, MetricArrays] = {}
-    for code, name in enumerate(metric.dictionary.to_pylist()):
-        if wanted is not None and name not in wanted:
-            continue
-        rows = metric_codes == code
-        reps, at = np.unique(replication[rows]), np.unique(times[rows])
-        r, t = np.searchsorted(reps, replication[rows]), np.searchsorted(at, times[rows])
-        present = np.unique(group_codes[rows])
-        ordered = sorted(present, key=lambda c: group_names[c])
-        position = np.empty(len(group_names), dtype=np.intp)
-        position[ordered] = np.arange(len(ordered))
-        dense = np.full((reps.size, at.size, len(ordered)), np.nan)
-        dense[r, t, position[group_codes[rows]]] = values[rows]
-        out[name] = (at.astype(float), [group_names[c] for c in ordered], dense)
-    return out
+    return MetricTable(
+        _to_numpy(table["replication"].combine_chunks(), np.int64),
+        _to_numpy(table["time"].combine_chunks(), np.float64, np.nan),
+        _to_numpy(table["value"].combine_chunks(), np.float64, np.nan),
+        _to_numpy(metric.indices, np.int32),
+        metric.dictionary.to_pylist(),
+        _to_numpy(group.indices, np.int32),
+        group.dictionary.to_pylist(),
+    )

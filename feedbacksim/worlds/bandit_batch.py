@@ -22,7 +22,7 @@ import numpy as np
 
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
-from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.core.trace import METRIC_SCALES, EventLog, MetricSeries, Trace
 from feedbacksim.worlds.bandit import BanditWorld
 
 #: The metrics the kernel records; a metric the world gains makes :func:`supports` false.
@@ -114,7 +114,9 @@ def run_batch(
 
     times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
-    events = [(float(t), "retrain", agent.name, f"rows={every}") for t in range(every, days, every)]
+    events = EventLog.shared(
+        [(float(t), "retrain", agent.name, f"rows={every}") for t in range(every, days, every)]
+    )
     scales = BanditWorld(**spec.environment.params).scales()  # as the serial world declares
     traces = []
     for i, index in enumerate(indices):
@@ -124,5 +126,5 @@ def run_batch(
             "regret": MetricSeries("regret", ("",), times, regrets[i]),
         }
         metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
-        traces.append(Trace(metrics, list(events), metadata))
+        traces.append(Trace(metrics, events, metadata))
     return traces

@@ -29,7 +29,7 @@ import numpy as np
 
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
-from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.core.trace import METRIC_SCALES, EventLog, MetricSeries, Trace
 from feedbacksim.worlds.policing import PolicingWorld
 
 #: The metrics the kernel records, in the world's declaration order. A metric the world
@@ -151,13 +151,13 @@ def run_batch(
     times = np.arange(days, dtype=float)
     groups = tuple(str(g) for g in range(k))
     retrain_days = [float(t) for t in range(every, days, every)]
-    events = [(t, "retrain", agent.name, f"rows={every}") for t in retrain_days]
+    events = EventLog.shared([(t, "retrain", agent.name, f"rows={every}") for t in retrain_days])
     scales = PolicingWorld(**spec.environment.params).scales()  # as the serial world declares
     traces = []
     for i, index in enumerate(indices):
         metrics = {m: MetricSeries(m, groups, times, recorded[m][:, i]) for m in METRICS}
         metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
-        traces.append(Trace(metrics, list(events), metadata))
+        traces.append(Trace(metrics, events, metadata))
     return traces
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.core.trace import METRIC_SCALES, EventLog, MetricSeries, Trace
 from feedbacksim.worlds.pricing import RepricingWorld
 
 #: The metrics the kernel records; a metric the world gains makes :func:`supports` false.
@@ -129,7 +129,7 @@ def run_batch(
     days = times.tolist()
     events_a, events_b = _schedule(seller_a, days), _schedule(seller_b, days)
     # Within a cycle A decides (and retrains) before B.
-    log = sorted(events_a + events_b, key=lambda e: (e[0], e[2] != seller_a.name))
+    log = EventLog.shared(sorted(events_a + events_b, key=lambda e: (e[0], e[2] != seller_a.name)))
     scales = world.scales()
     traces = []
     for i, index in enumerate(indices):
@@ -139,5 +139,5 @@ def run_batch(
             "ceiling_excess": MetricSeries("ceiling_excess", ("",), times, excess[i]),
         }
         metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
-        traces.append(Trace(metrics, list(log), metadata))
+        traces.append(Trace(metrics, log, metadata))
     return traces

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from feedbacksim.core.registry import registry
-from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.core.trace import METRIC_SCALES, EventLog, MetricSeries, Trace
 
 #: ``Agent._fit``'s reason for a training window holding a NaN or an infinity.
 NON_FINITE = "non-finite values (NaN or inf) in training data"
@@ -94,6 +94,7 @@ def make_traces(
     unless ``times`` gives a metric a mask (R, T) of the steps it was recorded at."""
     days = horizon_days(spec)
     steps = np.arange(days, dtype=float)
+    shared = EventLog.shared(logs[0]) if len(logs) == 1 else None
     traces = []
     for i, index in enumerate(indices):
         metrics = {}
@@ -104,6 +105,5 @@ def make_traces(
             else:
                 metrics[name] = MetricSeries(name, groups, steps, values[i])
         metadata = {"scenario": spec.name, "replication": index, METRIC_SCALES: dict(scales)}
-        log = logs[i] if len(logs) > 1 else logs[0]
-        traces.append(Trace(metrics, list(log), metadata))
+        traces.append(Trace(metrics, shared if shared is not None else list(logs[i]), metadata))
     return traces
