@@ -13,6 +13,12 @@ user + system time of the process and every worker it waited for
   verdict and the run directory), the default executor without the report, and the
   default command (``feedbacksim run scenarios/predictive_policing.yaml``, report included).
 
+With ``--before DIR`` (a source checkout of an earlier version, e.g. ``git worktree add
+/tmp/before <commit>``), each feedbacksim row also runs that version's package and
+scenario file on the same interpreter, interleaved with this one, and the table gives
+how many times less CPU this version takes: "today" measured beside it, on the same
+machine at the same load, rather than a number from another day.
+
 Start-up alone (``--help``, ``list``, ``schema``, ``validate``) is the second table of
 ``benchmarks/bench_core.py``.
 
@@ -71,10 +77,14 @@ pq.write_table(table, sys.argv[1])
 """
 
 
-def cpu_of(command: list[str], cwd: Path) -> float:
-    """CPU seconds (user + system) of ``command`` and the workers it waited for."""
+def cpu_of(command: list[str], cwd: Path, source: Path = ROOT) -> float:
+    """CPU seconds (user + system) of ``command`` and the workers it waited for, with the
+    ``feedbacksim`` package of the checkout ``source`` first on the path."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     if done.returncode not in (0, 1):  # 1: the policing design fails, as it should
         raise SystemExit(f"{' '.join(command[:4])}... exited {done.returncode}: {done.stderr}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -84,17 +94,20 @@ def cpu_of(command: list[str], cwd: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--before", type=Path, help="a source checkout of an earlier version to compare with"
+    )
     args = parser.parse_args()
     cli = [sys.executable, "-m", "feedbacksim"]
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         runs = iter(range(10**6))
 
-        def run(*extra: str) -> list[str]:
+        def run(*extra: str, source: Path = ROOT) -> list[str]:
             return [
                 *cli,
                 "run",
-                str(POLICING),
+                str(source / "scenarios" / POLICING.name),
                 "--quiet",
                 "--out",
                 str(work / f"r{next(runs)}"),
@@ -102,28 +115,31 @@ def main() -> None:
             ]
 
         rows = [
-            (
-                "plain numpy (same run, Parquet)",
-                lambda: [sys.executable, "-c", PLAIN, str(work / "p.parquet")],
-            ),
-            (
-                "run --executor serial --no-report",
-                lambda: run("--executor", "serial", "--no-report"),
-            ),
-            ("run --no-report", lambda: run("--no-report")),
-            ("run (default, with the report)", lambda: run()),
+            ("run --executor serial --no-report", ("--executor", "serial", "--no-report")),
+            ("run --no-report", ("--no-report",)),
+            ("run (default, with the report)", ()),
         ]
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
             f"policing, 50 replications x 2,000 days; CPU seconds, best of {args.repeats}; "
             f"load average {load}"
         )
-        print(f"{'command':<36} {'CPU s':>7} {'x plain':>8}")
-        plain = None
-        for label, command in rows:
-            best = min(cpu_of(command(), work) for _ in range(args.repeats))
-            plain = plain or best
-            print(f"{label:<36} {best:>7.2f} {best / plain:>8.2f}")
+        plain_command = [sys.executable, "-c", PLAIN, str(work / "p.parquet")]
+        plain = min(cpu_of(plain_command, work) for _ in range(args.repeats))
+        before_header = f" {'before s':>9} {'x less':>7}" if args.before else ""
+        print(f"{'command':<36} {'CPU s':>7} {'x plain':>8}{before_header}")
+        print(f"{'plain numpy (same run, Parquet)':<36} {plain:>7.2f} {1.0:>8.2f}")
+        for label, extra in rows:
+            now, then = [], []
+            for _ in range(args.repeats):  # interleaved, so both see the same load
+                now.append(cpu_of(run(*extra), work))
+                if args.before:
+                    then.append(cpu_of(run(*extra, source=args.before), work, args.before))
+            best = min(now)
+            line = f"{label:<36} {best:>7.2f} {best / plain:>8.2f}"
+            if then:
+                line += f" {min(then):>9.2f} {min(then) / best:>7.2f}"
+            print(line)
 
 
 if __name__ == "__main__":
