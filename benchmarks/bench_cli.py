@@ -81,7 +81,8 @@ def cpu_of(command: list[str], cwd: Path, source: Path = ROOT) -> float:
     """CPU seconds (user + system) of ``command`` and the workers it waited for, with the
     ``feedbacksim`` package of the checkout ``source`` first on the path."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = {**os.environ, "PYTHONPATH": str(source)}
+    path = os.pathsep.join(p for p in (str(source), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run(
         command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -105,17 +105,17 @@ def test_progress_is_plain_off_a_terminal_and_silent_when_quiet():
     assert type(quiet) is Progress
 
 
-def _submitted_batch_sizes(executor, tasks):
-    """Results of ``executor.imap_unordered(divmod, tasks)``, and the size of each Dask task."""
+def _submitted_batches(executor, tasks, kind=None):
+    """Results of ``executor.imap_unordered(divmod, tasks)``, and the tasks of each Dask task."""
     submitted = []
     submit = executor.client.submit
 
     def counting(fn, *args, **kwargs):
-        submitted.append(len(args[1]))
+        submitted.append(list(args[1]))
         return submit(fn, *args, **kwargs)
 
     executor.client.submit = counting
-    return sorted(executor.imap_unordered(divmod, tasks)), submitted
+    return sorted(executor.imap_unordered(divmod, tasks, kind=kind)), submitted
 
 
 def test_dask_batches_fast_tasks_and_sends_slow_ones_alone(cluster):
@@ -125,7 +125,8 @@ def test_dask_batches_fast_tasks_and_sends_slow_ones_alone(cluster):
     expected = sorted(divmod(i, 3) for i in range(600))
     # divmod takes microseconds: after the first window of single tasks, batches fill up.
     with DaskExecutor(address=cluster.scheduler_address, batch_seconds=10.0) as executor:
-        out, sizes = _submitted_batch_sizes(executor, tasks)
+        out, batches = _submitted_batches(executor, tasks)
+    sizes = [len(b) for b in batches]
     window = 2 * executor.workers
     assert out == expected
     assert sizes[:window] == [1] * window
@@ -133,10 +134,26 @@ def test_dask_batches_fast_tasks_and_sends_slow_ones_alone(cluster):
     assert len(sizes) < 600 / 10  # far fewer Dask tasks than replications
     # A budget no task fits in: one task per batch, as for one-second replications.
     with DaskExecutor(address=cluster.scheduler_address, batch_seconds=1e-12) as executor:
-        out, sizes = _submitted_batch_sizes(executor, tasks[:20])
-    assert out == expected[:20] and sizes == [1] * 20
-    with pytest.raises(ScenarioError, match="batch_seconds must be positive"):
-        DaskExecutor(address=cluster.scheduler_address, batch_seconds=0)
+        out, batches = _submitted_batches(executor, tasks[:20])
+    assert out == expected[:20] and [len(b) for b in batches] == [1] * 20
+    for bad in (0, float("inf")):
+        with pytest.raises(ScenarioError, match="batch_seconds must be positive and finite"):
+            DaskExecutor(address=cluster.scheduler_address, batch_seconds=bad)
+
+
+def test_dask_batches_hold_one_kind_and_a_new_kind_starts_alone(cluster):
+    from feedbacksim.run.executors import DaskExecutor
+
+    # A sweep's points in order: 400 cheap replications of point 0, then 30 of point 1,
+    # whose cost point 0's pace says nothing about.
+    tasks = [(i, 3) for i in range(400)] + [(1000 + i, 7) for i in range(30)]
+    with DaskExecutor(address=cluster.scheduler_address, batch_seconds=10.0) as executor:
+        out, batches = _submitted_batches(executor, tasks, kind=lambda args: args[1])
+    assert out == sorted(divmod(*t) for t in tasks)
+    assert all(len({args[1] for args in batch}) == 1 for batch in batches)  # never mixed
+    first_of_point_1 = next(b for b in batches if b[0][1] == 7)
+    assert first_of_point_1 == [(1000, 7)]  # its pace unknown: one task
+    assert max(len(b) for b in batches if b[0][1] == 3) > 50  # point 0 was batched
 
 
 def test_replication_axis_batches_reach_every_dask_worker(cluster, scenario):
@@ -171,7 +188,8 @@ def test_local_dask_cluster_takes_no_fixed_port(tmp_path):
         # The port a Dask scheduler takes by default (if someone else holds it: the same).
         with contextlib.suppress(OSError):
             held.bind(("127.0.0.1", 8787))
+            held.listen()
         with warnings.catch_warnings():
-            warnings.simplefilter("error")
+            warnings.filterwarnings("error", message="Port .* is already in use")
             with DaskExecutor(workers=1, scratch=tmp_path) as executor:
                 assert list(executor.imap_unordered(divmod, [(7, 2)])) == [(3, 1)]

@@ -109,7 +109,7 @@ def test_metric_arrays_read_back_dense_with_nan_for_missing_rows(tmp_path):
     for days in (6, 0, 4):  # replications of unequal length: cells missing in the shorter
         recorder = Recorder()
         recorder.declare("share", ("b", "a", "10", "9"))  # sorted as strings when read
-        recorder.declare("total", ("all",))
+        recorder.declare("total", ("",))  # an ungrouped metric: its group is ""
         for t in range(days):
             recorder.record("share", float(t), rng.random(4))
             recorder.record("total", float(t) * 0.5, np.nan if t == 2 else rng.random())
@@ -128,6 +128,7 @@ def test_metric_arrays_read_back_dense_with_nan_for_missing_rows(tmp_path):
         np.testing.assert_allclose(values[1, :4], traces[2]["share"].values[:, order], rtol=1e-9)
         assert np.isnan(values[1, 4:]).all()  # replication 2 stopped after t=3
         times, groups, values = got["total"]
+        assert groups == [""]
         np.testing.assert_array_equal(times, np.arange(6.0) * 0.5)
         assert np.isnan(values[0, 2, 0]) and np.isnan(values[1, 2, 0])  # recorded NaNs
         np.testing.assert_allclose(values[0, :, 0], traces[0]["total"].values[:, 0], rtol=1e-9)
@@ -163,4 +164,7 @@ def test_a_read_back_event_log_is_decoded_on_use_and_stored_as_it_came():
     again = Trace.from_arrays(Trace.from_arrays(arrays).to_arrays())
     assert str(again.to_arrays()["__events__"]) == str(arrays["__events__"])
     assert pickle.loads(pickle.dumps(back)) == trace
+    back.events[0]  # decoded: pickled, it still carries its JSON alone
+    assert pickle.loads(pickle.dumps(back.events)).encoded == back.events.encoded
+    assert len(pickle.dumps(back.events)) < len(back.events.encoded) + 100
     assert Trace.from_arrays(arrays, events=False).events == []

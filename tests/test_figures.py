@@ -39,8 +39,13 @@ def _frame(times: int = 2000, replications: int = 5) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    return _frame()
+def frame(tmp_path_factory) -> pd.DataFrame:
+    """The long frame, also written as a run directory's metrics.parquet (``attrs``)."""
+    frame = _frame()
+    directory = tmp_path_factory.mktemp("run")
+    frame.to_parquet(directory / "metrics.parquet", index=False)
+    frame.attrs["directory"] = str(directory)
+    return frame
 
 
 def _draw(fig):
@@ -81,10 +86,18 @@ def test_legend_does_not_overlap_the_median_lines(frame):
     assert not box.overlaps(ax.get_window_extent(renderer))
 
 
-def test_many_retrains_become_counts_in_their_own_strip(frame):
+@pytest.mark.parametrize("as_tuples", [False, True])
+def test_many_retrains_become_counts_in_their_own_strip(frame, as_tuples):
     events = pd.DataFrame(
         {"time": np.arange(1.0, 2000.0), "kind": "retrain", "source": "a", "detail": ""}
     )
+    if as_tuples:  # what a run's report passes: the stored trace's event log, no frames
+        from feedbacksim.core.trace import EventLog
+        from feedbacksim.run.exports import read_metric_arrays
+
+        events = EventLog.shared(list(events.itertuples(index=False, name=None)))
+        directory = Path(frame.attrs["directory"])
+        frame = read_metric_arrays(directory)
     with figure_style():
         fig = metric_bands(frame, "patrol_share", events=events)
     main, strip = fig.axes

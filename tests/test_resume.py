@@ -268,3 +268,22 @@ def test_a_file_is_not_a_run_directory(policing_path, tmp_path):
     with pytest.raises(ScenarioError, match="is a file, not a run directory"):
         scenario.run(replications=1, seed=1, directory=tmp_path / "taken")
     assert (tmp_path / "taken").read_text() == "someone's file"
+
+
+def test_a_replication_file_whose_event_log_is_unreadable_is_damage(policing_path, tmp_path):
+    # Intact zip checksums, but the stored event log is not JSON: read back lazily, it must
+    # still be found when the directory is resumed, not later in an analyzer or the report.
+    import numpy as np
+
+    from feedbacksim.run.store import write_npz
+
+    scenario = feedbacksim.load(policing_path).with_overrides({"horizon": 30})
+    scenario.run(replications=2, seed=3, directory=tmp_path / "run")
+    store = ReplicationStore(tmp_path / "run" / "replications")
+    with np.load(store.path(1), allow_pickle=False) as data:
+        members = {k: data[k] for k in data.files}
+    members["__events__"] = np.array('[[1.0, "retrain"')  # cut short
+    with open(store.path(1), "wb") as handle:
+        write_npz(handle, members)
+    assert store.damage(0) is None
+    assert store.damage(1).startswith("JSONDecodeError")

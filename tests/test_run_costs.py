@@ -27,7 +27,7 @@ class CountingPool(Executor):
         self.startup_seconds = startup_seconds
         self.tasks = 0
 
-    def imap_unordered(self, fn, tasks):
+    def imap_unordered(self, fn, tasks, kind=None):
         for args in tasks:
             self.tasks += 1
             yield fn(*args)

@@ -78,6 +78,9 @@ class EventLog(Sequence[Event]):
     def __repr__(self) -> str:
         return repr(self._decoded())
 
+    def __reduce__(self) -> tuple[type[EventLog], tuple[str]]:
+        return (EventLog, (self.encoded,))  # the JSON alone, not its decoded copy too
+
 
 class _Buffer:
     """Growable ``(time, values[groups])`` columns of one metric."""
@@ -159,7 +162,11 @@ class MetricSeries:
 
 @dataclass(frozen=True)
 class Trace:
-    """The record of one replication: metrics per time and group, events, metadata."""
+    """The record of one replication: metrics per time and group, events, metadata.
+
+    ``events`` is a sequence of ``(time, kind, source, detail)``: a list when recorded, an
+    :class:`EventLog` (read-only) when read back from a worker or a file.
+    """
 
     metrics: dict[str, MetricSeries]
     events: Sequence[Event] = field(default_factory=list)

@@ -22,11 +22,12 @@ cores, each starting one thread per core, oversubscribe the machine several time
 
 from __future__ import annotations
 
-import itertools
+import math
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from typing import Any
 from feedbacksim.errors import ScenarioError
 
 EXECUTORS = ("serial", "processes", "dask")
+#: Names the tasks that cost about the same (:meth:`Executor.imap_unordered`).
+Kind = Callable[[tuple[Any, ...]], Hashable]
 DASK_MISSING = 'the dask executor needs Dask: pip install "feedbacksim[dask]"'
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -110,9 +113,13 @@ class Executor(ABC):
 
     @abstractmethod
     def imap_unordered(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], kind: Kind | None = None
     ) -> Iterator[Any]:
-        """Yield ``fn(*args)`` for every ``args`` in ``tasks``, in completion order."""
+        """Yield ``fn(*args)`` for every ``args`` in ``tasks``, in completion order.
+
+        ``kind(args)``, when given, names tasks that cost about the same (a sweep's
+        replications of one point); an executor that batches tasks batches them by kind.
+        """
 
     def close(self) -> None:
         """Release workers (processes, cluster, connection); nothing to release by default."""
@@ -134,7 +141,7 @@ class SerialExecutor(Executor):
         super().__init__(1)
 
     def imap_unordered(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], kind: Kind | None = None
     ) -> Iterator[Any]:
         for args in tasks:
             yield fn(*args)
@@ -159,7 +166,7 @@ class ProcessExecutor(Executor):
         )
 
     def imap_unordered(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], kind: Kind | None = None
     ) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -197,8 +204,8 @@ class DaskExecutor(Executor):
         scratch: str | os.PathLike[str] | None = None,
         batch_seconds: float = BATCH_SECONDS,
     ) -> None:
-        if not batch_seconds > 0:
-            raise ScenarioError(f"batch_seconds must be positive, got {batch_seconds}")
+        if not (batch_seconds > 0 and math.isfinite(batch_seconds)):
+            raise ScenarioError(f"batch_seconds must be positive and finite, got {batch_seconds}")
         self.batch_seconds = batch_seconds
         try:
             import dask
@@ -242,40 +249,65 @@ class DaskExecutor(Executor):
         super().__init__(workers or n or 1)
 
     def imap_unordered(
-        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]
+        self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]], kind: Kind | None = None
     ) -> Iterator[Any]:
         """As :meth:`Executor.imap_unordered`, with tasks sent in batches sized by time.
 
         One Dask task per replication pays the scheduler's round trip and the pickling
         of the scenario for every replication, which matters when a replication takes
         milliseconds; one task for many one-second replications leaves a worker idle
-        while another finishes them. So the first tasks go one per batch, and each later
-        batch carries as many tasks as fit in ``batch_seconds`` at the pace of the batch
-        that just finished (at least one, at most :data:`MAX_BATCH_TASKS`). The latest
-        pace, not the slowest: a worker's first task also imports and validates.
+        while another finishes them. So a batch holds tasks of one ``kind`` only, as
+        many as fit in ``batch_seconds`` at the mean pace of that kind's tasks done so far
+        (one while none is done; at most :data:`MAX_BATCH_TASKS`): a sweep's cheap point
+        does not size the batches of a costly one. The mean errs towards small batches,
+        since a worker's first task also imports and validates.
         """
         from distributed import as_completed
 
-        window = 2 * self.workers
         iterator = iter(tasks)
+        ahead: deque[tuple[Any, ...]] = deque()  # a task drawn that starts the next batch
+        spent: dict[Hashable, tuple[float, int]] = {}  # kind -> (seconds, tasks) done
+        kinds: dict[Any, Hashable] = {}  # future -> kind of its batch
 
-        def submit(size: int) -> Any:
-            batch = list(itertools.islice(iterator, size))
-            if not batch:
+        def kind_of(args: tuple[Any, ...]) -> Hashable:
+            return kind(args) if kind is not None else None
+
+        def submit() -> Any:
+            first = ahead.popleft() if ahead else next(iterator, None)
+            if first is None:
                 return None
-            return self.client.submit(call_batch_in_worker, fn, batch, pure=False)
+            key = kind_of(first)
+            seconds, done = spent.get(key, (0.0, 0))
+            if not done:
+                size = 1
+            elif seconds <= 0:
+                size = MAX_BATCH_TASKS
+            else:
+                size = max(1, min(MAX_BATCH_TASKS, int(self.batch_seconds * done / seconds)))
+            batch = [first]
+            for args in iterator if len(batch) < size else ():
+                if kind_of(args) != key:
+                    ahead.append(args)
+                    break
+                batch.append(args)
+                if len(batch) >= size:
+                    break
+            future = self.client.submit(call_batch_in_worker, fn, batch, pure=False)
+            kinds[future] = key
+            return future
 
-        first = [f for f in (submit(1) for _ in range(window)) if f is not None]
+        first = [f for f in (submit() for _ in range(2 * self.workers)) if f is not None]
         if not first:
             return
         running = as_completed(first)
         try:
             for future in running:
                 results, seconds = future.result()
+                key = kinds.pop(future)
                 future.release()
-                pace = seconds / len(results)
-                size = int(self.batch_seconds / pace) if pace > 0 else MAX_BATCH_TASKS
-                following = submit(max(1, min(MAX_BATCH_TASKS, size)))
+                total, done = spent.get(key, (0.0, 0))
+                spent[key] = (total + seconds, done + len(results))
+                following = submit()
                 if following is not None:
                     running.add(following)
                 yield from results

@@ -77,8 +77,9 @@ def _encoded(column: pa.ChunkedArray) -> pa.DictionaryArray:
 
     if not pa.types.is_dictionary(column.type):  # read from CSV: plain strings
         column = pc.dictionary_encode(column)
-    if column.num_chunks == 0:
-        return pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+    if column.num_chunks == 0:  # a file without rows (pa.array would import pandas)
+        empty = np.empty(0, dtype=np.int32)
+        return pa.DictionaryArray.from_arrays(_numeric(empty, pa.int32()), _strings([]))
     return column.combine_chunks()
 
 
@@ -249,7 +250,8 @@ def read_metric_arrays(directory: Path) -> MetricTable:
     Read from ``metrics.parquet`` (or ``metrics.csv`` when only that is there) with pyarrow,
     without a DataFrame: a report needs the values by replication, time and group, and
     pandas' import and a pivot per metric cost more than drawing the figures. Groups are in
-    sorted order; a (replication, time, group) cell without a row is NaN.
+    sorted order; a (replication, time, group) cell without a row is NaN, and of rows
+    repeating one (a metric recorded twice at a time) the last is kept.
     """
     parquet, csv = directory / PARQUET_NAME, directory / CSV_NAME
     if parquet.is_file():
@@ -269,14 +271,20 @@ def read_metric_arrays(directory: Path) -> MetricTable:
         table = pacsv.read_csv(csv, convert_options=options)
     else:
         raise FileNotFoundError(f"{directory} holds no {PARQUET_NAME} or {CSV_NAME}")
+    import pyarrow as pa
+
     table = table.unify_dictionaries()  # strings as codes into one dictionary per column
     metric, group = (_encoded(table[name]) for name in ("metric", "group"))
+
+    def column(name: str, kind: pa.DataType) -> pa.Array:
+        return table[name].combine_chunks().cast(kind)  # the widths _to_numpy reads
+
     return MetricTable(
-        _to_numpy(table["replication"].combine_chunks(), np.int64),
-        _to_numpy(table["time"].combine_chunks(), np.float64, np.nan),
-        _to_numpy(table["value"].combine_chunks(), np.float64, np.nan),
-        _to_numpy(metric.indices, np.int32),
+        _to_numpy(column("replication", pa.int64()), np.int64),
+        _to_numpy(column("time", pa.float64()), np.float64, np.nan),
+        _to_numpy(column("value", pa.float64()), np.float64, np.nan),
+        _to_numpy(metric.indices.cast(pa.int32()), np.int32),
         metric.dictionary.to_pylist(),
-        _to_numpy(group.indices, np.int32),
+        _to_numpy(group.indices.cast(pa.int32()), np.int32),
         group.dictionary.to_pylist(),
     )

@@ -95,6 +95,11 @@ def replicate_batch(
     return [(point, *done) for done in run_batch(scenario, indices, seeds)]
 
 
+def _point(task: tuple[Any, ...]) -> int:
+    """The point (of a sweep or comparison) a task's replications belong to: they cost alike."""
+    return int(task[2])
+
+
 def run_batches(
     executor: Executor, batches: Iterable[tuple[Any, ...]]
 ) -> Iterator[list[tuple[int, int, dict[str, np.ndarray], str]]]:
@@ -112,7 +117,7 @@ def run_batches(
     """
     workers = executor.workers
     if executor.startup_seconds <= 0 or workers < 2:
-        yield from executor.imap_unordered(replicate_batch, batches)
+        yield from executor.imap_unordered(replicate_batch, batches, kind=_point)
         return
     worth_it = executor.startup_seconds * workers / (workers - 1)
     queue = deque(batches)
@@ -120,7 +125,7 @@ def run_batches(
     timed: set[int] = set()  # points whose pace is known
     while queue:
         if timed and pace * sum(len(batch[3]) for batch in queue) > worth_it:
-            yield from executor.imap_unordered(replicate_batch, list(queue))
+            yield from executor.imap_unordered(replicate_batch, list(queue), kind=_point)
             return
         point = queue[0][2]
         if point in timed:  # the rest of this point, in as few batches as fit
@@ -176,7 +181,7 @@ def run_points(
         done = (r for b in run_batches(executor, batches) for r in b)
     else:
         tasks = ((*payloads[point], point, index, seeds[index]) for point, index in todo)
-        done = executor.imap_unordered(replicate, tasks)
+        done = executor.imap_unordered(replicate, tasks, kind=_point)
     held_bytes = 0  # traces written to a store and also kept in memory
     try:
         for point, index, arrays, found in done:

@@ -103,7 +103,8 @@ class ReplicationStore:
                 if FINDINGS_KEY not in data.files:
                     return "no findings in the file"
                 findings_from_json(str(data[FINDINGS_KEY]))
-                Trace.from_arrays({k: data[k] for k in data.files if k != FINDINGS_KEY})
+                trace = Trace.from_arrays({k: data[k] for k in data.files if k != FINDINGS_KEY})
+                len(trace.events)  # decoded now: the log is otherwise read lazily
         except Exception as exc:  # any failure to read it back is damage, whatever its kind
             return f"{type(exc).__name__}: {exc}".splitlines()[0]
         return None
