@@ -95,6 +95,20 @@ BATCH_SECONDS = 0.25
 #: The most tasks one Dask batch carries, however fast they are.
 MAX_BATCH_TASKS = 256
 
+#: Settings of a ``LocalCluster`` started here (an existing cluster keeps its own). A
+#: worker's event loop shares the GIL with the task, so what wakes it costs the task:
+#: the statistical profiler samples the task's stack every 10 ms, the loop's health
+#: tick runs every 20 ms, the memory monitor every 100 ms and the system monitor (for a
+#: dashboard nobody opens here) every 500 ms. With these at Dask's defaults, a one-second
+#: replication took 3-5% more CPU and 5-8% more wall time in a worker than in a pool's
+#: process (``benchmarks/bench_parallel.py``); with these, about 1%.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+
 #: CPU seconds a local pool's worker costs to start: spawn a Python and import numpy,
 #: simpy, pydantic and feedbacksim (measured 0.7-1.0 s each on the 2-core machine of
 #: ``benchmarks/bench_parallel.py``).
@@ -220,12 +234,7 @@ class DaskExecutor(Executor):
             self._stack.enter_context(dask.config.set({"temporary-directory": str(scratch)}))
         try:
             if address is None:
-                # The workers' statistical profiler samples the task's Python stack every
-                # 10 ms: a cost a replication (pure Python and numpy) pays in full, for a
-                # dashboard nobody opens here. An existing cluster keeps its own settings.
-                self._stack.enter_context(
-                    dask.config.set({"distributed.worker.profile.enabled": False})
-                )
+                self._stack.enter_context(dask.config.set(LOCAL_CLUSTER_CONFIG))
                 cluster = distributed.LocalCluster(
                     n_workers=workers or default_workers(),
                     threads_per_worker=1,
