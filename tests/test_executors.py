@@ -181,7 +181,7 @@ def test_local_dask_cluster_takes_no_fixed_port(tmp_path):
     import socket
     import warnings
 
-    from feedbacksim.run.executors import DaskExecutor
+    from feedbacksim.run.executors import LOCAL_CLUSTER_CONFIG, DaskExecutor
 
     with socket.socket() as held:
         held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -193,3 +193,12 @@ def test_local_dask_cluster_takes_no_fixed_port(tmp_path):
             warnings.filterwarnings("error", message="Port .* is already in use")
             with DaskExecutor(workers=1, scratch=tmp_path) as executor:
                 assert list(executor.imap_unordered(divmod, [(7, 2)])) == [(3, 1)]
+                # Its workers run with the settings that wake their event loop less.
+                (seen,) = executor.client.run(_worker_settings, list(LOCAL_CLUSTER_CONFIG)).values()
+    assert seen == LOCAL_CLUSTER_CONFIG
+
+
+def _worker_settings(keys):
+    import dask
+
+    return {key: dask.config.get(key) for key in keys}
