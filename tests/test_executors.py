@@ -105,16 +105,22 @@ def test_progress_is_plain_off_a_terminal_and_silent_when_quiet():
     assert type(quiet) is Progress
 
 
-def _submitted_batches(executor, tasks, kind=None):
-    """Results of ``executor.imap_unordered(divmod, tasks)``, and the tasks of each Dask task."""
+def _record_submissions(executor) -> list:
+    """The tasks of every Dask task ``executor`` submits from now on (a list it fills)."""
     submitted = []
     submit = executor.client.submit
 
-    def counting(fn, *args, **kwargs):
+    def recording(fn, *args, **kwargs):
         submitted.append(list(args[1]))
         return submit(fn, *args, **kwargs)
 
-    executor.client.submit = counting
+    executor.client.submit = recording
+    return submitted
+
+
+def _submitted_batches(executor, tasks, kind=None):
+    """Results of ``executor.imap_unordered(divmod, tasks)``, and the tasks of each Dask task."""
+    submitted = _record_submissions(executor)
     return sorted(executor.imap_unordered(divmod, tasks, kind=kind)), submitted
 
 
@@ -162,17 +168,10 @@ def test_replication_axis_batches_reach_every_dask_worker(cluster, scenario):
 
     assert batchable(scenario)
     with DaskExecutor(address=cluster.scheduler_address) as executor:
-        tasks = []
-        submit = executor.client.submit
-
-        def counting(fn, *args, **kwargs):
-            tasks.append(len(args[1]))
-            return submit(fn, *args, **kwargs)
-
-        executor.client.submit = counting
+        tasks = _record_submissions(executor)
         batched = scenario.run(replications=8, seed=3, executor=executor)
     # Two batches of replications per worker, each its own Dask task (not one task for all).
-    assert tasks == [1] * 2 * executor.workers
+    assert [len(task) for task in tasks] == [1] * 2 * executor.workers
     assert batched.findings == scenario.run(replications=8, seed=3, executor="serial").findings
 
 
