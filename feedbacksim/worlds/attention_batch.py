@@ -38,6 +38,7 @@ from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.policing import PolicingWorld
 from feedbacksim.worlds.policing_batch import METRICS
 from feedbacksim.worlds.refit_batch import make_traces
@@ -50,12 +51,10 @@ OWN_AGENT_RULES = True
 
 def supports(spec: Any) -> bool:
     """Whether ``spec`` is one censored-Poisson dispatcher the kernel reproduces exactly."""
-    env = spec.environment
-    if env.kind != "policing" or tuple(PolicingWorld.metrics) != METRICS:
+    agent = sole_agent(spec, "policing", PolicingWorld, METRICS)
+    if agent is None:
         return False
-    if len(spec.agents) != 1:
-        return False
-    params, agent = env.params, spec.agents[0]
+    params = spec.environment.params
     policy = agent.policy.params()
     epsilon = float(policy.get("epsilon", 0.0))
     allocation = policy.get("exploration", "unit") == "allocation"
@@ -72,7 +71,6 @@ def supports(spec: Any) -> bool:
         and isinstance(params.get("incident_rates"), list)
         and params.get("allocation_features", False)
         and params.get("reporting_rate", 0.0) == 0
-        and params.get("agent") in (None, agent.name)
         and agent.model.kind == "censored-poisson"
         and agent.gate is None
         and not agent.monitors

@@ -24,6 +24,7 @@ from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import METRIC_SCALES, EventLog, MetricSeries, Trace
 from feedbacksim.worlds.bandit import BanditWorld
+from feedbacksim.worlds.batch_spec import sole_agent
 
 #: The metrics the kernel records; a metric the world gains makes :func:`supports` false.
 METRICS = ("estimate", "best_arm_share", "regret")
@@ -34,14 +35,12 @@ def supports(spec: Any) -> bool:
 
     The agent's own rules are checked by :func:`feedbacksim.run.batched.batchable`.
     """
-    env = spec.environment
-    if env.kind != "bandit" or tuple(BanditWorld.metrics) != METRICS:
+    agent = sole_agent(spec, "bandit", BanditWorld, METRICS)
+    if agent is None:
         return False
-    agent = spec.agents[0]
     policy = agent.policy.params()
     return (
-        isinstance(env.params.get("success_rates"), list)
-        and env.params.get("agent") in (None, agent.name)
+        isinstance(spec.environment.params.get("success_rates"), list)
         and agent.model.kind == "beta-bernoulli"
         and agent.policy.kind == "top-k"
         and policy.get("k", 1) in (None, 1)

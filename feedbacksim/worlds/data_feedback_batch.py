@@ -37,6 +37,7 @@ import numpy as np
 
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.data_feedback import DataFeedbackWorld
 from feedbacksim.worlds.refit_batch import horizon_days, make_traces
 
@@ -59,17 +60,13 @@ def supports(spec: Any) -> bool:
     ``var_smoothing`` (no fixed ``priors``). No gate, monitors or row trigger (a trigger
     could retrain between the round's two decisions).
     """
-    env = spec.environment
-    if env.kind != "data_feedback" or tuple(DataFeedbackWorld.metrics) != METRICS:
+    agent = sole_agent(spec, "data_feedback", DataFeedbackWorld, METRICS)
+    if agent is None:
         return False
-    if len(spec.agents) != 1:
-        return False
-    agent = spec.agents[0]
     params = agent.model.params
     smoothing = params.get("var_smoothing", 1e-9)
     return (
-        env.params.get("agent") in (None, agent.name)
-        and agent.model.kind == MODEL
+        agent.model.kind == MODEL
         and set(params) <= {"var_smoothing"}
         and isinstance(smoothing, int | float)
         and smoothing > 0

@@ -41,6 +41,7 @@ from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.lazy_import import lazy_module
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.demand import DemandWorld, seasonal_factors
 from feedbacksim.worlds.refit_batch import (
     horizon_days,
@@ -79,12 +80,9 @@ def supports(spec: Any) -> bool:
     The agent's common rules are checked by :func:`feedbacksim.run.batched.batchable`,
     its training by :func:`supports_training`.
     """
-    env = spec.environment
-    if env.kind != "demand" or tuple(DemandWorld.metrics) != METRICS:
-        return False
-    agent = spec.agents[0]
+    agent = sole_agent(spec, "demand", DemandWorld, METRICS)
     return (
-        env.params.get("agent") in (None, agent.name)
+        agent is not None
         and agent.model.kind == "poisson-demand"
         and agent.policy.kind == "order-up-to"
         and set(agent.policy.params()) <= {"service_level"}

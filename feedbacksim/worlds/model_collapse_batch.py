@@ -31,6 +31,7 @@ import numpy as np
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.model_collapse import ModelCollapseWorld
 from feedbacksim.worlds.refit_batch import (
     horizon_days,
@@ -54,11 +55,8 @@ def supports(spec: Any) -> bool:
     gate) are checked by :func:`feedbacksim.run.batched.batchable`, its training by
     :func:`supports_training`.
     """
-    env = spec.environment
-    if env.kind != "model_collapse" or tuple(ModelCollapseWorld.metrics) != METRICS:
-        return False
-    agent = spec.agents[0]
-    return env.params.get("agent") in (None, agent.name) and agent.model.kind == "gaussian"
+    agent = sole_agent(spec, "model_collapse", ModelCollapseWorld, METRICS)
+    return agent is not None and agent.model.kind == "gaussian"
 
 
 def supports_training(spec: Any) -> bool:

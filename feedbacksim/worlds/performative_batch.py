@@ -36,6 +36,7 @@ import numpy as np
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.performative import PerformativeWorld
 from feedbacksim.worlds.refit_batch import (
     horizon_days,
@@ -60,15 +61,8 @@ def supports(spec: Any) -> bool:
     The agent's common rules are checked by :func:`feedbacksim.run.batched.batchable`,
     its training by :func:`supports_training`.
     """
-    env = spec.environment
-    if env.kind != "performative" or tuple(PerformativeWorld.metrics) != METRICS:
-        return False
-    agent = spec.agents[0]
-    return (
-        env.params.get("agent") in (None, agent.name)
-        and agent.model.kind == "mean"
-        and agent.policy.kind == "threshold"
-    )
+    agent = sole_agent(spec, "performative", PerformativeWorld, METRICS)
+    return agent is not None and agent.model.kind == "mean" and agent.policy.kind == "threshold"
 
 
 def supports_training(spec: Any) -> bool:

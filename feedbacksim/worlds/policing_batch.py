@@ -30,6 +30,7 @@ import numpy as np
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import METRIC_SCALES, EventLog, MetricSeries, Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.policing import PolicingWorld
 
 #: The metrics the kernel records, in the world's declaration order. A metric the world
@@ -51,10 +52,10 @@ def supports(spec: Any) -> bool:
     The agent's own rules (one agent, an incremental update every whole number of days,
     no gate) are checked by :func:`feedbacksim.run.batched.batchable`.
     """
-    env = spec.environment
-    if env.kind != "policing" or tuple(PolicingWorld.metrics) != METRICS:
+    agent = sole_agent(spec, "policing", PolicingWorld, METRICS)
+    if agent is None:
         return False
-    params = env.params
+    params = spec.environment.params
     rates = params.get("incident_rates")
     if not (
         isinstance(rates, list)
@@ -65,12 +66,10 @@ def supports(spec: Any) -> bool:
         and params.get("discoveries_per_patrol") is None
     ):
         return False
-    agent = spec.agents[0]
     model, policy = agent.model, agent.policy
     counts = model.params.get("prior_counts")
     return (
-        params.get("agent") in (None, agent.name)
-        and model.kind == "incident-count"
+        model.kind == "incident-count"
         and not model.params.get("correction", False)
         and isinstance(counts, list)
         and len(counts) == len(rates)

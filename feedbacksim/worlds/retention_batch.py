@@ -36,6 +36,7 @@ import numpy as np
 from feedbacksim.core.environment import step_every_unit
 from feedbacksim.core.seeding import named_generator
 from feedbacksim.core.trace import METRIC_SCALES, MetricSeries, Trace
+from feedbacksim.worlds.batch_spec import sole_agent
 from feedbacksim.worlds.retention import RetentionWorld
 
 #: The metrics the kernel records; a metric the world gains makes :func:`supports` false.
@@ -52,16 +53,12 @@ def supports(spec: Any) -> bool:
     threshold policy (whose actions the world does not read); a positive ridge, so every
     solve is defined.
     """
-    env = spec.environment
-    if env.kind != "retention" or tuple(RetentionWorld.metrics) != METRICS:
+    agent = sole_agent(spec, "retention", RetentionWorld, METRICS)
+    if agent is None:
         return False
-    if len(spec.agents) != 1:
-        return False
-    agent = spec.agents[0]
     model = agent.model.params
     return (
-        env.params.get("agent") in (None, agent.name)
-        and agent.model.kind == "linear-erm"
+        agent.model.kind == "linear-erm"
         and model.get("objective", "erm") in ("erm", "worst-group")
         and float(model.get("ridge", 1e-6)) > 0
         and agent.policy.kind == "threshold"
